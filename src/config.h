@@ -1,0 +1,117 @@
+/* config.h: the parsed, validated form of herd.yaml. */
+#ifndef HERD_CONFIG_H
+#define HERD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* A config error carries a file:line:col prefix, so it may be long. */
+#define HERD_CONFIG_ERR_LEN 1024
+
+enum herd_listen_kind { HERD_LISTEN_TCP, HERD_LISTEN_UNIX };
+
+struct herd_listen {
+    enum herd_listen_kind kind;
+    char *address; /* as written in the file, for messages */
+    char *host;    /* TCP: numeric IPv4/IPv6 or a name, no brackets */
+    uint16_t port; /* TCP: 0 means "pick a free port" (tests) */
+    char *path;    /* unix: filesystem path */
+    unsigned mode; /* unix: permission bits, when has_mode */
+    int has_mode;
+    int backlog;   /* listen(2) backlog; default 511 */
+    int line, col; /* where the entry starts, 1-based */
+};
+
+/* HTTP methods a route accepts, as a bit mask. HEAD follows GET. */
+enum herd_method_bit {
+    HERD_M_GET = 1u << 0,
+    HERD_M_HEAD = 1u << 1,
+    HERD_M_POST = 1u << 2,
+    HERD_M_PUT = 1u << 3,
+    HERD_M_PATCH = 1u << 4,
+    HERD_M_DELETE = 1u << 5,
+    HERD_M_OPTIONS = 1u << 6,
+};
+
+struct herd_header {
+    char *name;
+    char *value;
+};
+
+enum herd_handler_kind { HERD_HANDLER_RESPOND };
+
+struct herd_respond_conf {
+    int status; /* 100..599, default 200 */
+    char *body; /* never NULL; "" by default */
+    size_t body_len;
+    struct herd_header *headers; /* in file order */
+    size_t nheaders;
+};
+
+struct herd_route_conf {
+    char *path;       /* pattern, e.g. "/users/:id"; see router.h */
+    unsigned methods; /* herd_method_bit mask; default GET|HEAD */
+    enum herd_handler_kind handler;
+    union {
+        struct herd_respond_conf respond;
+    } u;
+    int line, col; /* where the route's mapping starts */
+};
+
+enum herd_log_level {
+    HERD_LOG_ERROR = 0,
+    HERD_LOG_WARN,
+    HERD_LOG_INFO,
+    HERD_LOG_DEBUG,
+};
+
+struct herd_config {
+    char *file; /* path as given, used in error messages */
+
+    struct herd_listen *listen;
+    size_t nlisten;
+
+    int workers; /* >= 1; "auto" is resolved to the online CPU count */
+
+    struct {
+        uint32_t max_connections;      /* per worker; default 10000 */
+        uint64_t header_timeout_ms;    /* default 10s */
+        uint64_t body_timeout_ms;      /* default 30s */
+        uint64_t keepalive_timeout_ms; /* default 75s; 0 disables keep-alive */
+        uint32_t keepalive_requests;   /* default 1000; 0 = unlimited */
+        uint64_t max_header_size;      /* default 8k */
+        uint64_t max_body_size;        /* default 1m */
+    } limits;
+
+    struct {
+        char *error;               /* "stderr" or a file path */
+        enum herd_log_level level; /* default info */
+    } log;
+
+    struct herd_route_conf *routes; /* in file order */
+    size_t nroutes;
+};
+
+/*
+ * Read, parse and validate the YAML file at path. On success returns
+ * HERD_OK and stores a new config in *out, which the caller frees with
+ * herd_config_free. On failure returns HERD_ERR, leaves *out NULL and
+ * writes "FILE:LINE:COL: key: reason" (or "FILE: reason" when there is
+ * no position, e.g. the file cannot be opened) into err.
+ */
+int herd_config_load(const char *path, struct herd_config **out, char *err,
+                     size_t errlen);
+
+/* Same as herd_config_load, but from a buffer; name is used in messages. */
+int herd_config_load_string(const char *name, const char *text, size_t len,
+                            struct herd_config **out, char *err, size_t errlen);
+
+/* Release a config and everything it owns. Accepts NULL. */
+void herd_config_free(struct herd_config *cfg);
+
+/* "GET" for HERD_M_GET etc.; NULL for a mask with other than one bit. */
+const char *herd_method_name(unsigned bit);
+
+#endif

@@ -1,0 +1,35 @@
+/* conn.h: one HTTP/1.1 client connection in a worker: parse, route, respond. */
+#ifndef HERD_CONN_H
+#define HERD_CONN_H
+
+#include "common.h"
+
+struct herd_worker;
+
+/* Most request headers a request may carry (more: 431). */
+#define HERD_MAX_HEADERS 100
+
+/*
+ * Take over fd, a freshly accepted non-blocking client socket, and serve
+ * it until it closes. tcp says whether to set TCP_NODELAY. On failure
+ * (out of memory) the socket is closed. The connection counts towards
+ * w->nconns until it closes.
+ */
+void herd_conn_accept(struct herd_worker *w, int fd, int tcp);
+
+/*
+ * Graceful stop: close every idle connection now; the others get
+ * "Connection: close" on their current response and close after it.
+ */
+void herd_conn_drain_all(struct herd_worker *w);
+
+/* Close every connection at once (fast stop). */
+void herd_conn_close_all(struct herd_worker *w);
+
+/* Release the pool of free connection objects. */
+void herd_conn_pool_free(struct herd_worker *w);
+
+/* Prepare process-wide parser settings from limits (call once). */
+void herd_conn_global_init(uint64_t max_header_size);
+
+#endif

@@ -1,0 +1,481 @@
+/* harness.c: runs the real herd on a free port and talks HTTP to it. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *
+herd_bin(void)
+{
+    const char *b = getenv("HERD_BIN");
+    return b ? b : "src/herd";
+}
+
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int
+hh_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap + 1);
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+int
+hh_log_count(const struct hh_server *s, const char *text)
+{
+    char *log = read_file(s->log), *p;
+    int n = 0;
+
+    if (log == NULL)
+        return 0;
+    for (p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
+        n++;
+    free(log);
+    return n;
+}
+
+int
+hh_wait_log(const struct hh_server *s, const char *text, int count,
+            int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+
+    do {
+        if (hh_log_count(s, text) >= count)
+            return 0;
+        sleep_ms(10);
+    } while (now_ms() < deadline);
+    return -1;
+}
+
+static void
+dump_log(const struct hh_server *s)
+{
+    char *log = read_file(s->log);
+
+    fprintf(stderr, "---- %s ----\n%s---- end ----\n", s->log,
+            log ? log : "(no log)\n");
+    free(log);
+}
+
+int
+hh_start(struct hh_server *s, const char *yaml, int workers)
+{
+    char *text = NULL, *log, *p;
+    size_t len;
+    int st;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->dir, sizeof(s->dir), "/tmp/herd-test-XXXXXX");
+    if (mkdtemp(s->dir) == NULL)
+        return -1;
+    snprintf(s->conf, sizeof(s->conf), "%s/herd.yaml", s->dir);
+    snprintf(s->log, sizeof(s->log), "%s/error.log", s->dir);
+    len = strlen(yaml) + 512;
+    text = malloc(len);
+    snprintf(text, len, "%s%s%s%s%s",
+             strstr(yaml, "listen:") ? "" : "listen: [\"127.0.0.1:0\"]\n",
+             strstr(yaml, "log:") ? "" : "log: { level: debug, error: ",
+             strstr(yaml, "log:") ? "" : s->log,
+             strstr(yaml, "log:") ? "" : " }\n", yaml);
+    if (hh_write_file(s->conf, text) != 0) {
+        free(text);
+        return -1;
+    }
+    free(text);
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        execl(herd_bin(), "herd", "-c", s->conf, (char *)NULL);
+        fprintf(stderr, "exec %s failed: %s\n", herd_bin(), strerror(errno));
+        _exit(127);
+    }
+    if (hh_wait_log(s, "listening on 127.0.0.1:", 1, 10000) != 0 ||
+        hh_wait_log(s, "serving (slot", workers, 10000) != 0) {
+        fprintf(stderr, "herd did not start\n");
+        dump_log(s);
+        if (waitpid(s->pid, &st, WNOHANG) == 0)
+            hh_stop(s);
+        return -1;
+    }
+    log = read_file(s->log);
+    p = log ? strstr(log, "listening on 127.0.0.1:") : NULL;
+    if (p != NULL)
+        s->port = atoi(p + strlen("listening on 127.0.0.1:"));
+    free(log);
+    return s->port > 0 ? 0 : -1;
+}
+
+static void
+remove_dir(const char *dir)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int
+hh_stop(struct hh_server *s)
+{
+    long deadline;
+    int st, rc = -1;
+    pid_t r;
+
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    deadline = now_ms() + 10000;
+    while ((r = waitpid(s->pid, &st, WNOHANG)) == 0 && now_ms() < deadline)
+        sleep_ms(10);
+    if (r == 0) {
+        fprintf(stderr, "herd did not stop in 10 s: killing it\n");
+        dump_log(s);
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &st, 0);
+    } else if (r == s->pid && WIFEXITED(st)) {
+        rc = WEXITSTATUS(st);
+    }
+    if (rc != 0)
+        dump_log(s);
+    s->pid = 0;
+    remove_dir(s->dir);
+    return rc;
+}
+
+static void forget_fd(int fd);
+
+int
+hh_connect(const struct hh_server *s)
+{
+    struct sockaddr_in sin;
+    struct timeval tv = {5, 0};
+    int fd;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    forget_fd(fd);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)s->port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+hh_send(int fd, const char *data, size_t len)
+{
+    ssize_t n;
+
+    if (len == 0)
+        len = strlen(data);
+    while (len > 0) {
+        n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Per-fd read-ahead, so bytes after one response stay for the next. */
+struct rbuf {
+    int fd;
+    char data[65536];
+    size_t off, len;
+};
+static struct rbuf rbufs[8];
+
+/* A new socket may reuse the number of a closed one: drop stale bytes. */
+static void
+forget_fd(int fd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(rbufs) / sizeof(rbufs[0]); i++)
+        if (rbufs[i].fd == fd)
+            rbufs[i].off = rbufs[i].len = 0;
+}
+
+static struct rbuf *
+rbuf_for(int fd)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(rbufs) / sizeof(rbufs[0]); i++)
+        if (rbufs[i].fd == fd && rbufs[i].len > rbufs[i].off)
+            return &rbufs[i];
+    for (i = 0; i < sizeof(rbufs) / sizeof(rbufs[0]); i++)
+        if (rbufs[i].len <= rbufs[i].off) {
+            rbufs[i].fd = fd;
+            rbufs[i].off = rbufs[i].len = 0;
+            return &rbufs[i];
+        }
+    return &rbufs[0];
+}
+
+/* One byte from fd through its read-ahead; -1 on EOF/timeout. */
+static int
+getbyte(struct rbuf *b)
+{
+    ssize_t n;
+
+    if (b->off == b->len) {
+        do {
+            n = recv(b->fd, b->data, sizeof(b->data), 0);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0)
+            return -1;
+        b->off = 0;
+        b->len = (size_t)n;
+    }
+    return (unsigned char)b->data[b->off++];
+}
+
+static int
+read_line(struct rbuf *b, char *line, size_t cap)
+{
+    size_t n = 0;
+    int ch;
+
+    while ((ch = getbyte(b)) >= 0) {
+        if (n + 1 < cap)
+            line[n++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    line[n] = '\0';
+    return ch < 0 ? -1 : (int)n;
+}
+
+static int
+body_append(struct hh_response *r, struct rbuf *b, size_t n)
+{
+    int ch;
+
+    r->body = realloc(r->body, r->body_len + n + 1);
+    while (n-- > 0) {
+        if ((ch = getbyte(b)) < 0)
+            return -1;
+        r->body[r->body_len++] = (char)ch;
+    }
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+int
+hh_read_response(int fd, struct hh_response *r, int head_only)
+{
+    struct rbuf *b = rbuf_for(fd);
+    char line[8192], val[64];
+    size_t used = 0;
+    int n, ch;
+
+    memset(r, 0, sizeof(*r));
+    r->body = calloc(1, 1);
+    if (read_line(b, line, sizeof(line)) < 0)
+        return -1;
+    if (sscanf(line, "HTTP/1.%*d %d", &r->status) != 1)
+        return -1;
+    for (;;) {
+        n = (int)strlen(line);
+        if (used + (size_t)n < sizeof(r->head)) {
+            memcpy(r->head + used, line, (size_t)n);
+            used += (size_t)n;
+            r->head[used] = '\0';
+        }
+        if (strcmp(line, "\r\n") == 0)
+            break;
+        if (read_line(b, line, sizeof(line)) < 0)
+            return -1;
+    }
+    if (head_only || r->status == 204 || r->status == 304 || r->status < 200)
+        return 0;
+    if (hh_header(r, "Content-Length", val, sizeof(val)) != NULL)
+        return body_append(r, b, strtoul(val, NULL, 10));
+    if (hh_header(r, "Transfer-Encoding", val, sizeof(val)) != NULL) {
+        for (;;) {
+            unsigned long size;
+            if (read_line(b, line, sizeof(line)) < 0)
+                return -1;
+            size = strtoul(line, NULL, 16);
+            if (size == 0) {
+                read_line(b, line, sizeof(line));
+                return 0;
+            }
+            if (body_append(r, b, size) != 0)
+                return -1;
+            read_line(b, line, sizeof(line));
+        }
+    }
+    while ((ch = getbyte(b)) >= 0) {
+        char c = (char)ch;
+        r->body = realloc(r->body, r->body_len + 2);
+        r->body[r->body_len++] = c;
+        r->body[r->body_len] = '\0';
+    }
+    return 0;
+}
+
+void
+hh_response_free(struct hh_response *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+const char *
+hh_header(const struct hh_response *r, const char *name, char *buf, size_t len)
+{
+    const char *p = r->head;
+    size_t nl = strlen(name), vl;
+
+    while ((p = strstr(p, "\r\n")) != NULL) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *e;
+            while (*v == ' ')
+                v++;
+            e = strstr(v, "\r\n");
+            vl = e ? (size_t)(e - v) : strlen(v);
+            if (vl >= len)
+                vl = len - 1;
+            memcpy(buf, v, vl);
+            buf[vl] = '\0';
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+int
+hh_closed(int fd, int timeout_ms)
+{
+    struct rbuf *b = rbuf_for(fd);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    char c;
+    ssize_t n;
+
+    if (b->len > b->off)
+        return 0;
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return 0;
+    n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+int
+hh_request(const struct hh_server *s, const char *raw, struct hh_response *r)
+{
+    int fd = hh_connect(s), rc;
+
+    if (fd < 0)
+        return -1;
+    rc = hh_send(fd, raw, 0);
+    if (rc == 0)
+        rc = hh_read_response(fd, r, strncmp(raw, "HEAD ", 5) == 0);
+    close(fd);
+    return rc;
+}
+
+int
+hh_run(char *const argv[], char *out, size_t outlen)
+{
+    int pipefd[2], st;
+    size_t used = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (pipe(pipefd) < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(pipefd[1], STDOUT_FILENO);
+        dup2(pipefd[1], STDERR_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(herd_bin(), argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    while (used + 1 < outlen &&
+           (n = read(pipefd[0], out + used, outlen - used - 1)) > 0)
+        used += (size_t)n;
+    out[used] = '\0';
+    close(pipefd[0]);
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
