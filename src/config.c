@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1395,6 +1397,102 @@ set_workers(struct loader *ld, const struct key_def *k, const struct node *v,
     return HERD_OK;
 }
 
+/* ---- worker -------------------------------------------------------------- */
+
+/*
+ * A worker reports every heartbeat; the master calls it hung after
+ * timeout. Allow at least two missed reports so that one slow tick under
+ * load does not get a healthy worker killed.
+ */
+static int
+check_worker(struct loader *ld, const struct node *map, void *obj,
+             const char *path)
+{
+    const struct herd_config *cfg = obj;
+    const struct node *timeout = map_get(map, "timeout");
+    const struct node *heartbeat = map_get(map, "heartbeat");
+    char at[PATH_LEN], t[32], h[32];
+
+    if (cfg->worker.timeout_ms > 2 * cfg->worker.heartbeat_ms)
+        return HERD_OK;
+    show_bound(t, sizeof(t), KEY_DURATION, cfg->worker.timeout_ms);
+    show_bound(h, sizeof(h), KEY_DURATION, cfg->worker.heartbeat_ms);
+    if (timeout != NULL) {
+        join_path(at, path, "timeout");
+        return FAIL_NODE(ld, timeout, at,
+                         "%s must be more than 2 x worker.heartbeat (%s)", t,
+                         h);
+    }
+    /* The defaults pass, so heartbeat was given. */
+    join_path(at, path, "heartbeat");
+    return FAIL_NODE(ld, heartbeat, at,
+                     "%s is too long for worker.timeout (%s, the default), "
+                     "which must be more than 2 x worker.heartbeat",
+                     h, t);
+}
+
+/* ---- user, group, pid_file ----------------------------------------------- */
+
+/*
+ * getpwnam and getgrnam return NULL both for "no such name" and for a
+ * failed lookup; only these errno values mean the lookup itself failed
+ * (others, such as ENOENT, are left over from probing NSS sources).
+ */
+static int
+lookup_failed(int err)
+{
+    return err == EIO || err == EINTR || err == EMFILE || err == ENFILE ||
+           err == ENOMEM;
+}
+
+/*
+ * user and group: a non-empty name that exists on this host. Names
+ * only: a number such as "0" is looked up as a name, and refused unless
+ * an account is called that, so a uid never slips past the name check.
+ */
+static int
+set_account(struct loader *ld, const struct key_def *k, const struct node *v,
+            void *obj, const char *path)
+{
+    char **field = (char **)((char *)obj + k->offset);
+    char shown[SHOW_LEN];
+    int is_user = strcmp(k->name, "user") == 0, found;
+
+    if (v == NULL)
+        return HERD_OK;
+    if (set_string(ld, k, v, field, path) != HERD_OK)
+        return HERD_ERR;
+    errno = 0;
+    if (is_user)
+        found = getpwnam(*field) != NULL;
+    else
+        found = getgrnam(*field) != NULL;
+    if (found)
+        return HERD_OK;
+    show(shown, v->text, v->len, 1);
+    if (lookup_failed(errno))
+        return FAIL_NODE(ld, v, path, "cannot look up %s %s: %s", k->name,
+                         shown, strerror(errno));
+    return FAIL_NODE(ld, v, path, "unknown %s %s", k->name, shown);
+}
+
+static int
+check_top(struct loader *ld, const struct node *map, void *obj,
+          const char *path)
+{
+    const struct herd_config *cfg = obj;
+    const struct node *group = map_get(map, "group");
+    char at[PATH_LEN];
+
+    if (cfg->group != NULL && cfg->user == NULL && group != NULL) {
+        join_path(at, path, "group");
+        return FAIL_NODE(ld, group, at,
+                         "requires \"user\" (without it workers keep the "
+                         "master's user and group)");
+    }
+    return HERD_OK;
+}
+
 /* ---- routes -------------------------------------------------------------- */
 
 static const struct {
@@ -1784,6 +1882,44 @@ static const struct table limits_table = {
 };
 _Static_assert(HERD_ARRAY_LEN(limits_keys) <= MAX_TABLE_KEYS, "limits_keys");
 
+static const struct key_def worker_keys[] = {
+    {.name = "heartbeat",
+     .type = KEY_DURATION,
+     FIELD(struct herd_config, worker.heartbeat_ms),
+     .min = 10,
+     .max = MINUTE,
+     .def = SECOND},
+    {.name = "timeout",
+     .type = KEY_DURATION,
+     FIELD(struct herd_config, worker.timeout_ms),
+     .min = 100,
+     .max = HOUR,
+     .def = 10 * SECOND},
+    {.name = "shutdown_timeout",
+     .type = KEY_DURATION,
+     FIELD(struct herd_config, worker.shutdown_timeout_ms),
+     .min = 0,
+     .max = HOUR,
+     .def = 30 * SECOND},
+    {.name = "max_requests",
+     .type = KEY_INT,
+     FIELD(struct herd_config, worker.max_requests),
+     .min = 0,
+     .max = 1000000000000ull,
+     .def = 0},
+    {.name = "max_requests_jitter",
+     .type = KEY_INT,
+     FIELD(struct herd_config, worker.max_requests_jitter),
+     .min = 0,
+     .max = 1000000000000ull,
+     .def = 0},
+};
+
+static const struct table worker_table = {
+    worker_keys, HERD_ARRAY_LEN(worker_keys), check_worker, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(worker_keys) <= MAX_TABLE_KEYS, "worker_keys");
+
 static const struct key_def log_keys[] = {
     {.name = "error",
      .type = KEY_STRING,
@@ -1808,13 +1944,25 @@ static const struct key_def top_keys[] = {
      .min = 1,
      .max = WORKERS_MAX,
      .set = set_workers},
+    {.name = "worker", .type = KEY_SECTION, .offset = 0, .sub = &worker_table},
+    {.name = "user",
+     .type = KEY_CUSTOM,
+     FIELD(struct herd_config, user),
+     .set = set_account},
+    {.name = "group",
+     .type = KEY_CUSTOM,
+     FIELD(struct herd_config, group),
+     .set = set_account},
+    {.name = "pid_file",
+     .type = KEY_STRING,
+     FIELD(struct herd_config, pid_file)},
     {.name = "limits", .type = KEY_SECTION, .offset = 0, .sub = &limits_table},
     {.name = "log", .type = KEY_SECTION, .offset = 0, .sub = &log_table},
     {.name = "routes", .type = KEY_CUSTOM, .set = set_routes},
 };
 
 static const struct table top_table = {
-    top_keys, HERD_ARRAY_LEN(top_keys), NULL, 0, 0,
+    top_keys, HERD_ARRAY_LEN(top_keys), check_top, 0, 0,
 };
 _Static_assert(HERD_ARRAY_LEN(top_keys) <= MAX_TABLE_KEYS, "top_keys");
 
@@ -1947,6 +2095,9 @@ herd_config_free(struct herd_config *cfg)
         }
     }
     free(cfg->routes);
+    free(cfg->user);
+    free(cfg->group);
+    free(cfg->pid_file);
     free(cfg->log.error);
     free(cfg->file);
     free(cfg);

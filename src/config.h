@@ -76,6 +76,18 @@ struct herd_config {
     int workers; /* >= 1; "auto" is resolved to the online CPU count */
 
     struct {
+        uint64_t heartbeat_ms;        /* HEALTH interval; default 1s */
+        uint64_t timeout_ms;          /* silent this long: hung; default 10s */
+        uint64_t shutdown_timeout_ms; /* drain limit; default 30s */
+        uint64_t max_requests;        /* replace after; 0 = never (default) */
+        uint64_t max_requests_jitter; /* + random 0..jitter; default 0 */
+    } worker;
+
+    char *user;     /* workers run as this user; NULL: unchanged */
+    char *group;    /* ... and group; NULL: the user's primary group */
+    char *pid_file; /* written after binding, locked; NULL: none */
+
+    struct {
         uint32_t max_connections;      /* per worker; default 10000 */
         uint64_t header_timeout_ms;    /* default 10s */
         uint64_t body_timeout_ms;      /* default 30s */

@@ -94,8 +94,9 @@ struct herd_conn {
     size_t out_off;
 
     uint32_t nrequests;
-    unsigned close_after : 1; /* close once the output is written */
-    unsigned linger : 1;      /* ... and discard input briefly first */
+    struct timeval idle_since; /* when it last became idle (for draining) */
+    unsigned close_after : 1;  /* close once the output is written */
+    unsigned linger : 1;       /* ... and discard input briefly first */
     unsigned lingering : 1;
     unsigned closed : 1;
 };
@@ -347,6 +348,7 @@ conn_error(struct herd_conn *c, int status)
         herd_log_error("out of memory rendering a %d response", status);
     c->close_after = 1;
     c->linger = 1;
+    herd_worker_request_done(w, status);
     herd_log_debug("error %d on fd %d", status, c->fd);
 }
 
@@ -365,7 +367,6 @@ conn_handle(struct herd_conn *c)
     int keepalive, head_only, status, rc;
     char allow[96];
 
-    w->requests++;
     c->nrequests++;
     keepalive = http_should_keep_alive(&c->parser) && !w->draining &&
                 !c->parser.upgrade && cfg->limits.keepalive_timeout_ms > 0 &&
@@ -406,6 +407,7 @@ done:
         herd_log_error("out of memory rendering a response");
         c->close_after = 1;
     }
+    herd_worker_request_done(w, status);
     herd_log_debug("%s %.*s %d", http_method_str(c->parser.method),
                    (int)c->req.url.len, base + c->req.url.off, status);
 }
@@ -524,6 +526,8 @@ conn_flush(struct herd_conn *c)
     do {
         n = write(c->fd, w->out.data, w->out.len);
     } while (n < 0 && errno == EINTR);
+    if (n > 0)
+        w->bytes_out += (uint64_t)n;
     if (n == (ssize_t)w->out.len) {
         w->out.len = 0;
         return HERD_OK;
@@ -614,6 +618,30 @@ conn_linger(struct herd_conn *c)
     conn_timer(c, T_LINGER);
 }
 
+/*
+ * An idle connection of a draining worker: close it once it has been idle
+ * for HERD_DRAIN_IDLE_GRACE_MS. Until then a request on it is answered
+ * (with Connection: close): closing a connection the instant the client
+ * may be sending on it is how reloads reset keep-alive clients.
+ */
+static void
+conn_drain_idle(struct herd_conn *c)
+{
+    struct timeval now, idle,
+        grace = {HERD_DRAIN_IDLE_GRACE_MS / 1000,
+                 (HERD_DRAIN_IDLE_GRACE_MS % 1000) * 1000};
+
+    event_base_gettimeofday_cached(c->w->base, &now);
+    timersub(&now, &c->idle_since, &idle);
+    if (!timercmp(&idle, &grace, <)) {
+        conn_close(c);
+        return;
+    }
+    timersub(&grace, &idle, &grace);
+    c->timer_kind = T_KEEPALIVE;
+    event_add(&c->timer, &grace);
+}
+
 /* After input was handled: decide what the connection waits for next. */
 static void
 conn_settle(struct herd_conn *c, int flushed)
@@ -635,12 +663,17 @@ conn_settle(struct herd_conn *c, int flushed)
             conn_close(c);
         return;
     }
-    if (c->req.in_body)
+    if (c->req.in_body) {
         conn_timer(c, T_BODY);
-    else if (c->buf.len > 0)
+    } else if (c->buf.len > 0) {
         conn_timer(c, T_HEADER);
-    else
-        conn_timer(c, T_KEEPALIVE);
+    } else {
+        event_base_gettimeofday_cached(c->w->base, &c->idle_since);
+        if (c->w->draining)
+            conn_drain_idle(c);
+        else
+            conn_timer(c, T_KEEPALIVE);
+    }
 }
 
 /* Parse, answer and write until the input is used up or output blocks. */
@@ -710,6 +743,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
+    w->bytes_in += (uint64_t)n;
     if (c->buf.len == 0) {
         c->base = w->in;
         c->len = (size_t)n;
@@ -738,6 +772,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->out_off += (size_t)n;
+    c->w->bytes_out += (uint64_t)n;
     if (c->out_off < c->out.len) {
         conn_timer(c, T_WRITE);
         return;
@@ -824,6 +859,7 @@ herd_conn_accept(struct herd_worker *w, int fd, int tcp)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
+    event_base_gettimeofday_cached(w->base, &c->idle_since);
     event_add(&c->ev_read, NULL);
     /* Until the first request arrives, the header deadline applies. */
     conn_timer(c, T_HEADER);
@@ -844,7 +880,7 @@ herd_conn_drain_all(struct herd_worker *w)
     for (c = w->conns; c != NULL; c = next) {
         next = c->next;
         if (conn_idle(c))
-            conn_close(c);
+            conn_drain_idle(c);
     }
 }
 

@@ -18,8 +18,10 @@ struct herd_worker;
 void herd_conn_accept(struct herd_worker *w, int fd, int tcp);
 
 /*
- * Graceful stop: close every idle connection now; the others get
- * "Connection: close" on their current response and close after it.
+ * Graceful stop: idle connections close once idle for
+ * HERD_DRAIN_IDLE_GRACE_MS (a request arriving first is answered with
+ * Connection: close); busy ones get "Connection: close" on their current
+ * response and close after it.
  */
 void herd_conn_drain_all(struct herd_worker *w);
 

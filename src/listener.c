@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 static int
-bind_tcp_one(const struct addrinfo *ai, int backlog, char *err, size_t errlen)
+bind_tcp_one(const struct sockaddr *sa, socklen_t salen, int backlog, char *err,
+             size_t errlen)
 {
     int fd, on = 1;
 
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket() failed (%d: %s)", errno,
                  strerror(errno));
@@ -29,13 +30,13 @@ bind_tcp_one(const struct addrinfo *ai, int backlog, char *err, size_t errlen)
                  strerror(errno));
         goto fail;
     }
-    if (ai->ai_family == AF_INET6 &&
+    if (sa->sa_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) {
         snprintf(err, errlen, "setsockopt(IPV6_V6ONLY) failed (%d: %s)", errno,
                  strerror(errno));
         goto fail;
     }
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+    if (bind(fd, sa, salen) < 0) {
         snprintf(err, errlen, "bind() failed (%d: %s)", errno, strerror(errno));
         goto fail;
     }
@@ -93,7 +94,8 @@ open_tcp(struct herd_listener *l, const struct herd_listen *conf, int nslots,
         goto fail;
     }
     for (i = 0; i < nslots; i++) {
-        l->fds[i] = bind_tcp_one(res, conf->backlog, why, sizeof(why));
+        l->fds[i] = bind_tcp_one(res->ai_addr, res->ai_addrlen, conf->backlog,
+                                 why, sizeof(why));
         if (l->fds[i] < 0) {
             snprintf(err, errlen, "%s: %s", conf->address, why);
             goto fail;
@@ -113,6 +115,9 @@ open_tcp(struct herd_listener *l, const struct herd_listen *conf, int nslots,
     snprintf(l->name, sizeof(l->name),
              res->ai_family == AF_INET6 ? "[%s]:%u" : "%s:%u", conf->host,
              (unsigned)bound);
+    memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+    l->addrlen = res->ai_addrlen;
+    l->backlog = conf->backlog;
     freeaddrinfo(res);
     return HERD_OK;
 fail:
@@ -187,12 +192,56 @@ fail:
     return HERD_ERR;
 }
 
+void
+herd_listener_key(const struct herd_listen *conf, char *buf, size_t len)
+{
+    if (conf->kind == HERD_LISTEN_UNIX)
+        snprintf(buf, len, "unix:%s", conf->path);
+    else
+        snprintf(buf, len, "tcp:%s:%u", conf->host, (unsigned)conf->port);
+}
+
+int
+herd_listener_resize(struct herd_listener *l, int nslots, char *err,
+                     size_t errlen)
+{
+    char why[HERD_ERR_LEN];
+    int *fds;
+
+    if (l->kind == HERD_LISTEN_UNIX || nslots == l->nfds)
+        return HERD_OK;
+    while (l->nfds > nslots) {
+        l->nfds--;
+        if (l->fds[l->nfds] >= 0)
+            close(l->fds[l->nfds]);
+    }
+    if (nslots <= l->nfds)
+        return HERD_OK;
+    fds = realloc(l->fds, sizeof(int) * (size_t)nslots);
+    if (fds == NULL) {
+        snprintf(err, errlen, "%s: out of memory", l->name);
+        return HERD_ERR;
+    }
+    l->fds = fds;
+    while (l->nfds < nslots) {
+        fds[l->nfds] = bind_tcp_one((struct sockaddr *)&l->addr, l->addrlen,
+                                    l->backlog, why, sizeof(why));
+        if (fds[l->nfds] < 0) {
+            snprintf(err, errlen, "%s: %s", l->name, why);
+            return HERD_ERR;
+        }
+        l->nfds++;
+    }
+    return HERD_OK;
+}
+
 int
 herd_listener_open(struct herd_listener *l, const struct herd_listen *conf,
                    int nslots, char *err, size_t errlen)
 {
     memset(l, 0, sizeof(*l));
     l->kind = conf->kind;
+    herd_listener_key(conf, l->key, sizeof(l->key));
     if (conf->kind == HERD_LISTEN_UNIX)
         return open_unix(l, conf, err, errlen);
     if (open_tcp(l, conf, nslots, err, errlen) != HERD_OK) {

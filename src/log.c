@@ -6,11 +6,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 static int log_fd = STDERR_FILENO;
+static char log_path[4096];
+static int log_tee;
 static enum herd_log_level log_level = HERD_LOG_INFO;
 static char log_role[32] = "herd";
 
@@ -20,10 +23,17 @@ int
 herd_log_open(const char *path, enum herd_log_level level, char *err,
               size_t errlen)
 {
+    struct stat st;
     int fd;
 
     if (path == NULL || strcmp(path, "stderr") == 0) {
         fd = STDERR_FILENO;
+        /* A full pipe (a stalled journal) must not stall the server:
+           lines are dropped instead. */
+        if (fstat(fd, &st) == 0 &&
+            (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        log_path[0] = '\0';
     } else {
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
@@ -31,12 +41,24 @@ herd_log_open(const char *path, enum herd_log_level level, char *err,
                      strerror(errno));
             return HERD_ERR;
         }
+        snprintf(log_path, sizeof(log_path), "%s", path);
     }
     if (log_fd != STDERR_FILENO && log_fd != fd)
         close(log_fd);
     log_fd = fd;
     log_level = level;
     return HERD_OK;
+}
+
+int
+herd_log_reopen(char *err, size_t errlen)
+{
+    char path[sizeof(log_path)];
+
+    if (log_path[0] == '\0')
+        return HERD_OK;
+    memcpy(path, log_path, sizeof(path));
+    return herd_log_open(path, log_level, err, errlen);
 }
 
 void
@@ -83,6 +105,16 @@ herd_log(enum herd_log_level level, const char *fmt, ...)
     if (write(log_fd, line, (size_t)n) < 0) {
         /* nothing sensible to do: the log itself is what failed */
     }
+    if (log_tee && log_fd != STDERR_FILENO && level <= HERD_LOG_WARN &&
+        write(STDERR_FILENO, line, (size_t)n) < 0) {
+        /* as above */
+    }
+}
+
+void
+herd_log_tee_stderr(int on)
+{
+    log_tee = on;
 }
 
 void

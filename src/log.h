@@ -13,6 +13,17 @@
 int herd_log_open(const char *path, enum herd_log_level level, char *err,
                   size_t errlen);
 
+/*
+ * Open the file named at herd_log_open again (after logrotate moved it):
+ * SIGUSR1. Returns HERD_OK (also for stderr), or HERD_ERR with the reason
+ * in err, the old file staying in use.
+ */
+int herd_log_reopen(char *err, size_t errlen);
+
+/* While on, lines also go to stderr when the log is a file: start-up
+   errors are seen at the prompt, not only in the file. */
+void herd_log_tee_stderr(int on);
+
 /* Name this process in every line: "master", "worker 3". Copied. */
 void herd_log_set_role(const char *role);
 

@@ -1,5 +1,7 @@
 /* main.c: the herd command line: check a config, or run the master on it. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,33 +18,102 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "Usage: herd [-c FILE] [-t] [-V] [-h]\n"
+            "Usage: herd [-c FILE] [-t] [-s SIGNAL] [-V] [-h]\n"
             "\n"
-            "  -c FILE  configuration file (default: %s)\n"
-            "  -t       check the configuration file and exit\n"
-            "  -V       print the version and exit\n"
-            "  -h       print this help and exit\n"
+            "  -c FILE    configuration file (default: %s)\n"
+            "  -t         check the configuration file and exit\n"
+            "  -s SIGNAL  check the file, then signal the herd whose pid is\n"
+            "             in its pid_file: reload (HUP), stop (TERM),\n"
+            "             quit (QUIT) or reopen (USR1)\n"
+            "  -V         print the version and exit\n"
+            "  -h         print this help and exit\n"
             "\n"
-            "Signals to the master: TERM graceful stop, INT/QUIT fast stop.\n"
+            "Signals to the master: HUP reload, TERM graceful stop, INT/QUIT\n"
+            "fast stop, USR1 reopen logs, TTIN/TTOU one worker more/fewer.\n"
             "See herd(8) and herd.yaml(5).\n",
             DEFAULT_CONFIG);
+}
+
+static const struct {
+    const char *name;
+    int sig;
+} signals[] = {
+    {"reload", SIGHUP},
+    {"stop", SIGTERM},
+    {"quit", SIGQUIT},
+    {"reopen", SIGUSR1},
+};
+
+/* herd -s: signal the running master named by cfg's pid_file. */
+static int
+send_signal(const struct herd_config *cfg, const char *file, int sig,
+            const char *name)
+{
+    char buf[32];
+    FILE *f;
+    long pid;
+    char *end;
+
+    if (cfg->pid_file == NULL) {
+        fprintf(stderr,
+                "herd: -s %s: %s sets no pid_file, so the running "
+                "herd cannot be found\n",
+                name, file);
+        return 1;
+    }
+    f = fopen(cfg->pid_file, "r");
+    if (f == NULL) {
+        fprintf(stderr, "herd: -s %s: cannot open %s (%s): is herd running?\n",
+                name, cfg->pid_file, strerror(errno));
+        return 1;
+    }
+    if (fgets(buf, sizeof(buf), f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    pid = strtol(buf, &end, 10);
+    if (pid <= 1 || (*end != '\n' && *end != '\0')) {
+        fprintf(stderr, "herd: -s %s: %s does not hold a pid\n", name,
+                cfg->pid_file);
+        return 1;
+    }
+    if (kill((pid_t)pid, sig) < 0) {
+        fprintf(stderr, "herd: -s %s: kill(%ld) failed (%s)\n", name, pid,
+                strerror(errno));
+        return 1;
+    }
+    printf("herd: sent SIG%s to pid %ld\n", sigabbrev_np(sig), pid);
+    return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *file = DEFAULT_CONFIG;
+    const char *file = DEFAULT_CONFIG, *sname = NULL;
     struct herd_config *cfg = NULL;
     char err[HERD_CONFIG_ERR_LEN];
-    int opt, test = 0;
+    int opt, test = 0, sig = 0, rc;
+    size_t i;
 
-    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:ts:Vh")) != -1) {
         switch (opt) {
         case 'c':
             file = optarg;
             break;
         case 't':
             test = 1;
+            break;
+        case 's':
+            sname = optarg;
+            for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+                if (strcmp(optarg, signals[i].name) == 0)
+                    sig = signals[i].sig;
+            if (sig == 0) {
+                fprintf(stderr,
+                        "herd: -s: unknown signal \"%s\" (use reload, "
+                        "stop, quit or reopen)\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'V':
             printf("herd %s\n", PACKAGE_VERSION);
@@ -64,6 +135,13 @@ main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
+    if (sig != 0) {
+        /* The file is checked first, so a bad reload is seen here, at the
+           prompt, not only in the server's log. */
+        rc = send_signal(cfg, file, sig, sname);
+        herd_config_free(cfg);
+        return rc;
+    }
     if (test) {
         /* Never bind: a probe socket joining the SO_REUSEPORT group of a
            running server would take (and reset) its queued connections. */
@@ -71,5 +149,5 @@ main(int argc, char **argv)
         herd_config_free(cfg);
         return 0;
     }
-    return herd_master_run(cfg);
+    return herd_master_run(cfg, file);
 }

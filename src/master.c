@@ -1,301 +1,1193 @@
-/* master.c: binds listeners, forks a worker per slot, reaps, respawns. */
+/* master.c: binds listeners, forks a worker per slot, supervises, reloads. */
+
+/*
+ * The master never serves HTTP. It owns:
+ *  - the listeners: one SO_REUSEPORT socket per (address, slot), kept for
+ *    as long as the slot exists, so a replaced worker inherits its queue;
+ *  - the processes: every worker with its slot, generation, channel and
+ *    latest health;
+ *  - the scoreboard, a shared read-only copy of that for the workers.
+ *
+ * Signal handlers only set flags (libevent's evsignal turns a signal into
+ * a callback in the loop), and the loop acts on them in one place.
+ *
+ * A reload is a transaction: the new file is parsed and every new address
+ * bound first; then a whole new generation is forked on the same sockets,
+ * and only when every one of its workers has reported READY is the old
+ * generation told to STOP (drain). A new worker that fails, or a READY
+ * that does not come within worker.timeout, aborts the reload and leaves
+ * the old generation serving as if nothing had happened.
+ */
 #include "master.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "listener.h"
 #include "log.h"
+#include "scoreboard.h"
 #include "worker.h"
 
-/* A worker that dies is respawned after this delay. */
-#define RESPAWN_DELAY_MS 1000
-/* Workers still alive this long after a stop request are killed. */
-#define STOP_TIMEOUT_S 35
+/* A worker that dies younger than this is "dying young": back off. */
+#define YOUNG_MS       5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+/* Draining workers are killed this long after worker.shutdown_timeout
+   (they enforce the timeout themselves; this is for hung ones). */
+#define STRAGGLER_GRACE_MS 2000
+/* fork() failing (EAGAIN, ENOMEM) is retried after this long. */
+#define FORK_RETRY_MS 1000
 
-struct slot {
+struct proc {
+    struct proc *next;
+    struct herd_master *m;
+    pid_t pid;
+    int slot;
+    uint32_t generation;
+    int chan; /* the master's end */
+    struct event *chan_ev;
+    enum herd_slot_state state; /* STARTING, READY or DRAINING */
+    uint64_t started_ms;
+    uint64_t last_report_ms;
+    uint64_t stop_ms; /* when STOP was sent */
+    struct herd_health health;
+    int killed;               /* the master sent SIGKILL */
+    struct proc *replacement; /* max_requests: who takes over */
+};
+
+/* A listen address, with one socket per slot, shared by generations. */
+struct mlistener {
+    struct herd_listener l;
+    int used;    /* by the current configuration */
+    int pending; /* by the configuration being loaded */
+};
+
+struct slot_state {
     struct herd_master *m;
     int index;
-    pid_t pid;
+    uint32_t restarts;
+    int32_t last_exit;
+    uint64_t backoff_ms;
+    int fatal; /* exited with HERD_EXIT_FATAL: wait for a reload */
     struct event *respawn;
 };
 
 struct herd_master {
-    struct herd_config *cfg;
+    struct herd_config *cfg; /* the current generation's */
+    const char *path;        /* what SIGHUP re-reads */
     struct event_base *base;
-    struct herd_listener *listeners;
-    size_t nlisteners;
-    struct slot *slots;
+    struct herd_scoreboard *sb;
+    uint64_t started_ms;
+
+    struct mlistener *ls;
+    size_t nls;
+
+    struct proc *procs;
+    struct slot_state slots[HERD_MAX_SLOTS];
     int nslots;
+    uint32_t generation;
+    uint64_t reloads;
+
+    /* A reload in progress. */
+    struct herd_config *pending;
+    uint32_t pending_gen;
+    int reload_queued; /* SIGHUP during a reload: one more afterwards */
+    struct event *reload_timer;
+
     int stopping; /* 0, or the signal that asked for the stop */
+    int pid_fd;
     pid_t pid;
-    struct event *sigs[4];
-    struct event *kill_timer;
+    struct event *sigs[9];
+    struct event *tick;
 };
 
-static const int handled_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGCHLD};
+static const int handled_signals[] = {SIGTERM, SIGINT,  SIGQUIT,
+                                      SIGCHLD, SIGHUP,  SIGUSR1,
+                                      SIGTTIN, SIGTTOU, SIGPIPE};
 
-static int
-open_listeners(struct herd_master *m)
+static uint64_t
+mono_ms(void)
 {
-    char err[HERD_ERR_LEN];
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval
+ms_tv(uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return tv;
+}
+
+/* ---- scoreboard ---- */
+
+/* The process that speaks for slot s: the current generation's worker,
+   READY before STARTING, never a draining one. */
+static struct proc *
+slot_proc(const struct herd_master *m, int s)
+{
+    struct proc *p, *best = NULL;
+
+    for (p = m->procs; p != NULL; p = p->next) {
+        if (p->slot != s || p->state == HERD_SLOT_DRAINING ||
+            p->generation != m->generation)
+            continue;
+        if (best == NULL ||
+            (p->state == HERD_SLOT_READY && best->state != HERD_SLOT_READY))
+            best = p;
+    }
+    return best;
+}
+
+static void
+publish_slot(struct herd_master *m, int s)
+{
+    struct herd_score sc;
+    struct proc *p = slot_proc(m, s);
+
+    if (m->sb == NULL || s < 0 || s >= HERD_MAX_SLOTS)
+        return;
+    memset(&sc, 0, sizeof(sc));
+    sc.restarts = m->slots[s].restarts;
+    sc.last_exit = m->slots[s].last_exit;
+    if (p != NULL && s < m->nslots) {
+        sc.health = p->health;
+        sc.health.pid = (uint32_t)p->pid;
+        sc.health.slot = (uint32_t)s;
+        sc.health.generation = p->generation;
+        sc.state = p->state;
+        sc.last_heartbeat_ms = p->last_report_ms;
+        sc.started_ms = p->started_ms;
+    }
+    herd_scoreboard_write(m->sb, (size_t)s, &sc);
+}
+
+static void
+publish_server(struct herd_master *m)
+{
+    struct herd_server_score ss;
+
+    if (m->sb == NULL)
+        return;
+    memset(&ss, 0, sizeof(ss));
+    ss.master_pid = (uint32_t)m->pid;
+    ss.generation = m->generation;
+    ss.nslots = (uint32_t)m->nslots;
+    ss.reloads = m->reloads;
+    ss.started_ms = m->started_ms;
+    herd_scoreboard_write_server(m->sb, &ss);
+}
+
+/* ---- listeners ---- */
+
+static struct mlistener *
+find_listener(struct herd_master *m, const struct herd_listen *conf)
+{
+    char key[sizeof(((struct herd_listener *)0)->key)];
     size_t i;
 
-    m->listeners =
-        calloc(m->cfg->nlisten ? m->cfg->nlisten : 1, sizeof(*m->listeners));
-    if (m->listeners == NULL)
-        return HERD_ERR;
-    for (i = 0; i < m->cfg->nlisten; i++) {
-        if (herd_listener_open(&m->listeners[i], &m->cfg->listen[i], m->nslots,
-                               err, sizeof(err)) != HERD_OK) {
+    herd_listener_key(conf, key, sizeof(key));
+    for (i = 0; i < m->nls; i++)
+        if (strcmp(m->ls[i].l.key, key) == 0)
+            return &m->ls[i];
+    return NULL;
+}
+
+/*
+ * Make sure every address of cfg is bound with nslots sockets, marking
+ * them pending (or used, when first is set). New ones are logged. On
+ * failure the error is logged and HERD_ERR returned; the caller undoes
+ * with unbind_pending.
+ */
+static int
+bind_listeners(struct herd_master *m, const struct herd_config *cfg, int nslots,
+               int first)
+{
+    char err[HERD_ERR_LEN];
+    struct mlistener *ml, *grown;
+    size_t i;
+
+    for (i = 0; i < cfg->nlisten; i++) {
+        ml = find_listener(m, &cfg->listen[i]);
+        if (ml == NULL) {
+            grown = realloc(m->ls, sizeof(*m->ls) * (m->nls + 1));
+            if (grown == NULL) {
+                herd_log_error("out of memory binding %s",
+                               cfg->listen[i].address);
+                return HERD_ERR;
+            }
+            m->ls = grown;
+            ml = &m->ls[m->nls];
+            memset(ml, 0, sizeof(*ml));
+            if (herd_listener_open(&ml->l, &cfg->listen[i], nslots, err,
+                                   sizeof(err)) != HERD_OK) {
+                herd_log_error("%s", err);
+                return HERD_ERR;
+            }
+            m->nls++;
+            herd_log_info("listening on %s", ml->l.name);
+        } else if (ml->l.nfds < nslots &&
+                   herd_listener_resize(&ml->l, nslots, err, sizeof(err)) !=
+                       HERD_OK) {
             herd_log_error("%s", err);
             return HERD_ERR;
         }
-        m->nlisteners++;
-        herd_log_info("listening on %s", m->listeners[i].name);
+        if (first)
+            ml->used = 1;
+        else
+            ml->pending = 1;
     }
     return HERD_OK;
 }
 
-/* In a new child: become the worker of slot s, never to return. */
+/* Close what no live process and no configuration needs any more: the
+   sockets of slots past nslots and addresses no longer listened on. A
+   draining worker still holds its own copies until it has accepted what
+   was queued. */
 static void
-become_worker(struct herd_master *m, int s)
+trim_listeners(struct herd_master *m)
 {
-    sigset_t none;
-    size_t i;
-    int status;
+    char err[HERD_ERR_LEN];
+    size_t i, j;
 
-    /* Never outlive the master: a backstop for when it dies unannounced. */
+    for (i = 0; i < m->nls;) {
+        struct mlistener *ml = &m->ls[i];
+        if (!ml->used && !ml->pending) {
+            herd_log_info("no longer listening on %s", ml->l.name);
+            herd_listener_close(&ml->l, 1);
+            for (j = i + 1; j < m->nls; j++)
+                m->ls[j - 1] = m->ls[j];
+            m->nls--;
+            continue;
+        }
+        if (m->pending == NULL && ml->l.nfds > m->nslots)
+            herd_listener_resize(&ml->l, m->nslots, err, sizeof(err));
+        i++;
+    }
+}
+
+/* ---- processes ---- */
+
+static void on_chan(evutil_socket_t fd, short what, void *arg);
+
+static void
+drop_privileges(const struct herd_config *cfg)
+{
+    struct passwd *pw;
+    struct group *gr;
+    gid_t gid;
+
+    if (cfg->user == NULL)
+        return;
+    pw = getpwnam(cfg->user);
+    if (pw == NULL) {
+        herd_log_error("user \"%s\" not found", cfg->user);
+        exit(HERD_EXIT_FATAL);
+    }
+    gid = pw->pw_gid;
+    if (cfg->group != NULL) {
+        gr = getgrnam(cfg->group);
+        if (gr == NULL) {
+            herd_log_error("group \"%s\" not found", cfg->group);
+            exit(HERD_EXIT_FATAL);
+        }
+        gid = gr->gr_gid;
+    }
+    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid && getgid() == gid)
+        return;
+    if (setgid(gid) < 0 || initgroups(pw->pw_name, gid) < 0 ||
+        setuid(pw->pw_uid) < 0) {
+        herd_log_error("cannot run as user \"%s\" (%d: %s)", cfg->user, errno,
+                       strerror(errno));
+        exit(HERD_EXIT_FATAL);
+    }
+    /* Never serve as root by accident: check it took. */
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+        herd_log_error("still root after switching to \"%s\"", cfg->user);
+        exit(HERD_EXIT_FATAL);
+    }
+}
+
+/* In a new child: become the worker p, never to return. */
+static void
+become_worker(struct herd_master *m, struct proc *self,
+              const struct herd_config *cfg, int chan, uint64_t max_requests)
+{
+    struct herd_listener *mine;
+    struct herd_worker_args args;
+    struct proc *p;
+    sigset_t none;
+    size_t i, n = 0;
+    int keep, status;
+
+    /* Never outlive the master: a backstop for when it dies unannounced
+       (the channel's EOF is the usual way a worker learns of it). */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != m->pid)
         _exit(0);
     /* The master's event loop is not ours: re-create its backend so that
-       freeing it touches none of the master's kernel state. */
+       freeing it touches none of the master's kernel state (its epoll set
+       is shared with the master until then). */
     event_reinit(m->base);
     event_base_free(m->base);
     m->base = NULL;
-    for (i = 0; i < m->nlisteners; i++)
-        herd_listener_close_except(&m->listeners[i], s);
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->chan >= 0 && p != self)
+            close(p->chan); /* or the sibling never sees its EOF */
+    close(self->chan);
+    if (m->pid_fd >= 0)
+        close(m->pid_fd);
+    mine = calloc(m->nls ? m->nls : 1, sizeof(*mine));
+    if (mine == NULL)
+        _exit(HERD_EXIT_FATAL);
+    for (i = 0; i < m->nls; i++) {
+        struct mlistener *ml = &m->ls[i];
+        keep = cfg == m->pending ? ml->pending : ml->used;
+        herd_listener_close_except(&ml->l, keep ? self->slot : -1);
+        if (keep)
+            mine[n++] = ml->l;
+    }
+    drop_privileges(cfg);
+    if (m->sb != NULL)
+        herd_scoreboard_protect(m->sb);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    status = herd_worker_run(m->cfg, m->listeners, m->nlisteners, s);
-    for (i = 0; i < m->nlisteners; i++)
-        herd_listener_close(&m->listeners[i], 0);
-    free(m->listeners);
-    for (i = 0; i < (size_t)m->nslots; i++)
-        if (m->slots[i].respawn)
-            event_free(m->slots[i].respawn);
-    free(m->slots);
-    herd_config_free(m->cfg);
+
+    memset(&args, 0, sizeof(args));
+    args.cfg = cfg;
+    args.listeners = mine;
+    args.nlisteners = n;
+    args.slot = self->slot;
+    args.generation = self->generation;
+    args.chan = chan;
+    args.max_requests = max_requests;
+    args.scoreboard = m->sb;
+    status = herd_worker_run(&args);
+    free(mine);
     exit(status);
 }
 
-static int
-spawn(struct herd_master *m, int s)
+static uint64_t
+pick_max_requests(const struct herd_config *cfg)
 {
+    uint64_t n = cfg->worker.max_requests;
+
+    if (n == 0)
+        return 0;
+    if (cfg->worker.max_requests_jitter > 0)
+        n += (uint64_t)random() % (cfg->worker.max_requests_jitter + 1);
+    return n;
+}
+
+/* Fork a worker for slot s running cfg as generation gen. */
+static struct proc *
+spawn(struct herd_master *m, const struct herd_config *cfg, uint32_t gen, int s)
+{
+    char err[HERD_ERR_LEN];
+    struct proc *p;
     sigset_t all, old;
+    int fds[2] = {-1, -1};
+    uint64_t max_requests = pick_max_requests(cfg);
     pid_t pid;
 
+    p = calloc(1, sizeof(*p));
+    if (p == NULL || herd_channel_pair(fds, err, sizeof(err)) != HERD_OK) {
+        herd_log_error("cannot start a worker for slot %d: %s", s,
+                       p == NULL ? "out of memory" : err);
+        free(p);
+        return NULL;
+    }
+    p->m = m;
+    p->slot = s;
+    p->generation = gen;
+    p->chan = fds[0];
+    p->state = HERD_SLOT_STARTING;
     /* Block signals across fork so the child cannot run the master's
        handlers before it has reset them. */
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid = fork();
     if (pid == 0)
-        become_worker(m, s);
+        become_worker(m, p, cfg, fds[1], max_requests);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fds[1]);
     if (pid < 0) {
         herd_log_error("fork() failed for slot %d (%d: %s)", s, errno,
                        strerror(errno));
-        return HERD_ERR;
+        close(fds[0]);
+        free(p);
+        return NULL;
     }
-    m->slots[s].pid = pid;
-    herd_log_info("started worker %d (pid %d)", s, (int)pid);
-    return HERD_OK;
+    p->pid = pid;
+    p->started_ms = p->last_report_ms = mono_ms();
+    p->chan_ev = event_new(m->base, p->chan, EV_READ | EV_PERSIST, on_chan, p);
+    if (p->chan_ev != NULL)
+        event_add(p->chan_ev, NULL);
+    p->next = m->procs;
+    m->procs = p;
+    herd_log_info("started worker %d (pid %d, generation %u)", s, (int)pid,
+                  (unsigned)gen);
+    return p;
+}
+
+static void
+send_stop(struct proc *p)
+{
+    if (p->state == HERD_SLOT_DRAINING)
+        return;
+    p->state = HERD_SLOT_DRAINING;
+    p->stop_ms = mono_ms();
+    /* A full channel means the worker is not reading: the straggler
+       timer kills it after shutdown_timeout. SIGTERM says the same. */
+    if (herd_channel_send(p->chan, HERD_MSG_STOP, NULL, 0) != HERD_OK)
+        kill(p->pid, SIGTERM);
+}
+
+static int
+live_procs(const struct herd_master *m)
+{
+    const struct proc *p;
+    int n = 0;
+
+    for (p = m->procs; p != NULL; p = p->next)
+        n++;
+    return n;
+}
+
+static void
+proc_free(struct proc *p)
+{
+    if (p->chan_ev != NULL)
+        event_free(p->chan_ev);
+    if (p->chan >= 0)
+        close(p->chan);
+    free(p);
+}
+
+/* ---- respawning ---- */
+
+static void on_respawn(evutil_socket_t fd, short what, void *arg);
+
+/* Every slot below nslots must have a worker of the current generation:
+   start one where it is missing (after the slot's back-off). */
+static void
+ensure_slots(struct herd_master *m)
+{
+    struct slot_state *ss;
+    struct timeval tv;
+    int s;
+
+    if (m->stopping)
+        return;
+    for (s = 0; s < m->nslots; s++) {
+        ss = &m->slots[s];
+        if (ss->fatal || slot_proc(m, s) != NULL ||
+            (ss->respawn != NULL && evtimer_pending(ss->respawn, NULL)))
+            continue;
+        if (ss->respawn == NULL) {
+            ss->m = m;
+            ss->index = s;
+            ss->respawn = evtimer_new(m->base, on_respawn, ss);
+        }
+        if (ss->respawn == NULL)
+            continue;
+        tv = ms_tv(ss->backoff_ms);
+        if (ss->backoff_ms > 0)
+            herd_log_warn("slot %d: respawning in %llu ms", s,
+                          (unsigned long long)ss->backoff_ms);
+        evtimer_add(ss->respawn, &tv);
+    }
 }
 
 static void
 on_respawn(evutil_socket_t fd, short what, void *arg)
 {
-    struct slot *sl = arg;
-    struct timeval tv = {RESPAWN_DELAY_MS / 1000,
-                         (RESPAWN_DELAY_MS % 1000) * 1000};
+    struct slot_state *ss = arg;
+    struct herd_master *m = ss->m;
+    struct timeval tv = ms_tv(FORK_RETRY_MS);
 
     (void)fd;
     (void)what;
-    if (sl->m->stopping)
+    if (m->stopping || ss->fatal || ss->index >= m->nslots ||
+        slot_proc(m, ss->index) != NULL)
         return;
-    if (spawn(sl->m, sl->index) != HERD_OK)
-        evtimer_add(sl->respawn, &tv);
+    if (spawn(m, m->cfg, m->generation, ss->index) == NULL) {
+        evtimer_add(ss->respawn, &tv); /* fork failed: try again later */
+        return;
+    }
+    ss->restarts++;
+    publish_slot(m, ss->index);
 }
 
-static int
-live_workers(const struct herd_master *m)
-{
-    int i, n = 0;
+/* ---- reload ---- */
 
-    for (i = 0; i < m->nslots; i++)
-        n += m->slots[i].pid > 0;
-    return n;
+static void
+unbind_pending(struct herd_master *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nls; i++)
+        m->ls[i].pending = 0;
+    trim_listeners(m);
+}
+
+static void start_reload(struct herd_master *m);
+static int check_user(const struct herd_config *cfg);
+
+static void
+abort_reload(struct herd_master *m, const char *why)
+{
+    struct proc *p;
+
+    herd_log_error("reload failed: %s; generation %u keeps serving", why,
+                   (unsigned)m->generation);
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->generation == m->pending_gen) {
+            p->killed = 1;
+            kill(p->pid, SIGKILL);
+        }
+    evtimer_del(m->reload_timer);
+    herd_config_free(m->pending);
+    m->pending = NULL;
+    unbind_pending(m);
+    ensure_slots(m);
+    if (m->reload_queued) {
+        m->reload_queued = 0;
+        start_reload(m);
+    }
+}
+
+static void
+commit_reload(struct herd_master *m)
+{
+    struct herd_config *old = m->cfg;
+    struct proc *p;
+    size_t i;
+    int s, was = m->nslots;
+
+    evtimer_del(m->reload_timer);
+    m->cfg = m->pending;
+    m->pending = NULL;
+    m->generation = m->pending_gen;
+    m->nslots = m->cfg->workers;
+    m->reloads++;
+    for (i = 0; i < m->nls; i++) {
+        m->ls[i].used = m->ls[i].pending;
+        m->ls[i].pending = 0;
+    }
+    herd_config_free(old);
+    for (s = 0; s < HERD_MAX_SLOTS; s++) {
+        m->slots[s].fatal = 0;
+        m->slots[s].backoff_ms = 0;
+    }
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->generation != m->generation)
+            send_stop(p);
+    trim_listeners(m);
+    herd_log_info("reloaded: generation %u serving with %d worker(s)",
+                  (unsigned)m->generation, m->nslots);
+    publish_server(m);
+    for (s = 0; s < (was > m->nslots ? was : m->nslots); s++)
+        publish_slot(m, s);
+    if (m->reload_queued) {
+        m->reload_queued = 0;
+        start_reload(m);
+    }
+}
+
+static void
+on_reload_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    abort_reload(arg, "new workers did not report ready in worker.timeout");
+}
+
+static void
+start_reload(struct herd_master *m)
+{
+    char err[HERD_CONFIG_ERR_LEN];
+    struct herd_config *cfg = NULL;
+    struct timeval tv;
+    int s;
+
+    if (m->stopping)
+        return;
+    if (m->pending != NULL) {
+        m->reload_queued = 1; /* a burst of HUPs: one more reload after */
+        return;
+    }
+    herd_log_info("reloading %s", m->path);
+    if (herd_config_load(m->path, &cfg, err, sizeof(err)) != HERD_OK) {
+        herd_log_error("reload failed: %s; generation %u keeps serving", err,
+                       (unsigned)m->generation);
+        return;
+    }
+    if (check_user(cfg) != HERD_OK) {
+        herd_log_error("reload failed; generation %u keeps serving",
+                       (unsigned)m->generation);
+        herd_config_free(cfg);
+        return;
+    }
+    m->pending = cfg;
+    m->pending_gen = m->generation + 1;
+    if (bind_listeners(m, cfg, cfg->workers, 0) != HERD_OK) {
+        herd_config_free(cfg);
+        m->pending = NULL;
+        unbind_pending(m);
+        herd_log_error("reload failed; generation %u keeps serving",
+                       (unsigned)m->generation);
+        return;
+    }
+    for (s = 0; s < cfg->workers; s++) {
+        if (spawn(m, cfg, m->pending_gen, s) == NULL) {
+            abort_reload(m, "could not start the new workers");
+            return;
+        }
+    }
+    tv = ms_tv(cfg->worker.timeout_ms);
+    evtimer_add(m->reload_timer, &tv);
+}
+
+static void
+check_reload_ready(struct herd_master *m)
+{
+    struct proc *p;
+    int ready = 0;
+
+    if (m->pending == NULL)
+        return;
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->generation == m->pending_gen) {
+            if (p->state != HERD_SLOT_READY)
+                return;
+            ready++;
+        }
+    if (ready == m->pending->workers)
+        commit_reload(m);
+}
+
+/* ---- channel ---- */
+
+static void
+on_chan(evutil_socket_t fd, short what, void *arg)
+{
+    struct proc *p = arg, *r;
+    struct herd_master *m = p->m;
+    static char buf[HERD_CHANNEL_MAX_FRAME];
+    char err[HERD_ERR_LEN];
+    struct herd_msg msg;
+    struct herd_health h;
+    int rc;
+
+    (void)what;
+    while ((rc = herd_channel_recv(fd, buf, sizeof(buf), &msg, err,
+                                   sizeof(err))) == HERD_OK) {
+        if (msg.type != HERD_MSG_READY && msg.type != HERD_MSG_HEALTH &&
+            msg.type != HERD_MSG_RETIRE) {
+            herd_log_warn("worker %d (pid %d): unexpected message type %u",
+                          p->slot, (int)p->pid, (unsigned)msg.type);
+            continue;
+        }
+        if (herd_health_decode(msg.payload, msg.len, &h) != HERD_OK) {
+            herd_log_warn("worker %d (pid %d): malformed health report",
+                          p->slot, (int)p->pid);
+            continue;
+        }
+        p->health = h;
+        p->last_report_ms = mono_ms();
+        if (msg.type == HERD_MSG_READY && p->state == HERD_SLOT_STARTING) {
+            p->state = HERD_SLOT_READY;
+            m->slots[p->slot].fatal = 0;
+            /* A replacement is up: its predecessor may go now. */
+            for (r = m->procs; r != NULL; r = r->next)
+                if (r->replacement == p)
+                    send_stop(r);
+            check_reload_ready(m);
+        }
+        if (msg.type == HERD_MSG_RETIRE && p->replacement == NULL &&
+            p->state == HERD_SLOT_READY && !m->stopping &&
+            p->generation == m->generation && m->pending == NULL) {
+            r = spawn(m, m->cfg, m->generation, p->slot);
+            if (r != NULL) {
+                herd_log_info("worker %d (pid %d) served %llu requests: "
+                              "replacing it",
+                              p->slot, (int)p->pid,
+                              (unsigned long long)h.requests);
+                p->replacement = r;
+            }
+        }
+        publish_slot(m, p->slot);
+    }
+    if (rc == HERD_ERR) {
+        /* The worker closed its end (it is exiting): reap tells why. */
+        event_free(p->chan_ev);
+        p->chan_ev = NULL;
+        close(p->chan);
+        p->chan = -1;
+    }
+}
+
+/* ---- reaping ---- */
+
+static void
+log_exit(const struct herd_master *m, const struct proc *p, int status)
+{
+    int expected = m->stopping || p->state == HERD_SLOT_DRAINING;
+    enum herd_log_level lvl = expected ? HERD_LOG_INFO : HERD_LOG_ERROR;
+
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        herd_log(lvl, "worker %d (pid %d) killed by signal %d (%s)%s", p->slot,
+                 (int)p->pid, sig, strsignal(sig),
+                 sig == SIGKILL && !p->killed
+                     ? "; not sent by herd: possibly killed for memory "
+                       "(OOM killer)"
+                     : "");
+    } else {
+        int code = WEXITSTATUS(status);
+        herd_log(code == 0 ? lvl : HERD_LOG_ERROR,
+                 "worker %d (pid %d) exited with status %d%s", p->slot,
+                 (int)p->pid, code,
+                 code == HERD_EXIT_FATAL
+                     ? " (cannot run its configuration: not respawned "
+                       "until a reload)"
+                     : "");
+    }
 }
 
 static void
 reap(struct herd_master *m)
 {
-    struct timeval tv = {RESPAWN_DELAY_MS / 1000,
-                         (RESPAWN_DELAY_MS % 1000) * 1000};
+    struct proc **pp, *p, *q;
+    struct slot_state *ss;
     pid_t pid;
-    int status, i;
+    int status, crashed, s, top = m->nslots;
+    uint64_t now = mono_ms();
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (i = 0; i < m->nslots && m->slots[i].pid != pid; i++)
+        for (pp = &m->procs; *pp != NULL && (*pp)->pid != pid;
+             pp = &(*pp)->next)
             ;
-        if (i == m->nslots)
+        if (*pp == NULL)
             continue;
-        m->slots[i].pid = 0;
-        if (WIFSIGNALED(status))
-            herd_log(m->stopping ? HERD_LOG_INFO : HERD_LOG_ERROR,
-                     "worker %d (pid %d) killed by signal %d (%s)", i, (int)pid,
-                     WTERMSIG(status), strsignal(WTERMSIG(status)));
-        else
-            herd_log(m->stopping || WEXITSTATUS(status) == 0 ? HERD_LOG_INFO
-                                                             : HERD_LOG_ERROR,
-                     "worker %d (pid %d) exited with status %d", i, (int)pid,
-                     WEXITSTATUS(status));
-        if (!m->stopping)
-            evtimer_add(m->slots[i].respawn, &tv);
+        p = *pp;
+        *pp = p->next;
+        log_exit(m, p, status);
+        for (q = m->procs; q != NULL; q = q->next)
+            if (q->replacement == p)
+                q->replacement = NULL; /* it may ask again */
+        crashed = !m->stopping && p->state != HERD_SLOT_DRAINING;
+        if (crashed && m->pending != NULL && p->generation == m->pending_gen) {
+            proc_free(p);
+            abort_reload(m, "a new worker exited before it was ready");
+            continue;
+        }
+        if (crashed && p->generation == m->generation && p->slot < m->nslots) {
+            ss = &m->slots[p->slot];
+            ss->last_exit =
+                WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+            if (WIFEXITED(status) && WEXITSTATUS(status) == HERD_EXIT_FATAL)
+                ss->fatal = 1;
+            if (now - p->started_ms < YOUNG_MS)
+                ss->backoff_ms = ss->backoff_ms == 0 ? BACKOFF_MIN_MS
+                                 : ss->backoff_ms * 2 > BACKOFF_MAX_MS
+                                     ? BACKOFF_MAX_MS
+                                     : ss->backoff_ms * 2;
+            else
+                ss->backoff_ms = 0;
+        }
+        if (p->slot >= top)
+            top = p->slot + 1;
+        proc_free(p);
     }
-    if (m->stopping && live_workers(m) == 0)
-        event_base_loopbreak(m->base);
+    if (m->stopping) {
+        if (m->procs == NULL)
+            event_base_loopbreak(m->base);
+        return;
+    }
+    trim_listeners(m);
+    ensure_slots(m);
+    for (s = 0; s < top && s < HERD_MAX_SLOTS; s++)
+        publish_slot(m, s);
 }
+
+/* ---- supervision ---- */
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_master *m = arg;
+    const struct herd_config *cfg = m->cfg;
+    uint64_t now = mono_ms(), silent;
+    struct proc *p;
+
+    (void)fd;
+    (void)what;
+    for (p = m->procs; p != NULL; p = p->next) {
+        if (p->killed)
+            continue;
+        if (p->state == HERD_SLOT_DRAINING) {
+            if (now - p->stop_ms >
+                cfg->worker.shutdown_timeout_ms + STRAGGLER_GRACE_MS) {
+                herd_log_warn("worker %d (pid %d) still draining after "
+                              "%llu ms: killing it",
+                              p->slot, (int)p->pid,
+                              (unsigned long long)(now - p->stop_ms));
+                p->killed = 1;
+                kill(p->pid, SIGKILL);
+            }
+            continue;
+        }
+        silent = now - p->last_report_ms;
+        if (silent > cfg->worker.timeout_ms) {
+            herd_log_error("worker %d (pid %d) silent for %llu ms "
+                           "(worker.timeout %llu ms): hung, killing it",
+                           p->slot, (int)p->pid, (unsigned long long)silent,
+                           (unsigned long long)cfg->worker.timeout_ms);
+            p->killed = 1;
+            kill(p->pid, SIGKILL);
+        }
+    }
+}
+
+/* ---- signals ---- */
 
 static void
 signal_workers(struct herd_master *m, int sig)
 {
-    int i;
+    struct proc *p;
 
-    for (i = 0; i < m->nslots; i++)
-        if (m->slots[i].pid > 0)
-            kill(m->slots[i].pid, sig);
+    for (p = m->procs; p != NULL; p = p->next)
+        kill(p->pid, sig);
 }
 
 static void
-on_kill_timer(evutil_socket_t fd, short what, void *arg)
+change_workers(struct herd_master *m, int delta)
 {
-    struct herd_master *m = arg;
+    struct proc *p;
+    int s;
 
-    (void)fd;
-    (void)what;
-    herd_log_warn("%d worker(s) still running after %d s: killing them",
-                  live_workers(m), STOP_TIMEOUT_S);
-    signal_workers(m, SIGKILL);
+    if (m->pending != NULL) {
+        herd_log_warn("a reload is in progress: worker count unchanged");
+        return;
+    }
+    if (delta > 0) {
+        if (m->nslots >= HERD_MAX_SLOTS) {
+            herd_log_warn("already %d workers: the most herd runs", m->nslots);
+            return;
+        }
+        if (bind_listeners(m, m->cfg, m->nslots + 1, 1) != HERD_OK)
+            return;
+        m->nslots++;
+        m->cfg->workers = m->nslots;
+        m->slots[m->nslots - 1].fatal = 0;
+        m->slots[m->nslots - 1].backoff_ms = 0;
+        herd_log_info("SIGTTIN: %d worker(s)", m->nslots);
+        ensure_slots(m);
+    } else {
+        if (m->nslots <= 1) {
+            herd_log_warn("SIGTTOU: keeping the last worker");
+            return;
+        }
+        m->nslots--;
+        m->cfg->workers = m->nslots;
+        s = m->nslots;
+        herd_log_info("SIGTTOU: %d worker(s)", m->nslots);
+        for (p = m->procs; p != NULL; p = p->next)
+            if (p->slot == s)
+                send_stop(p);
+        if (m->slots[s].respawn != NULL)
+            evtimer_del(m->slots[s].respawn);
+        trim_listeners(m);
+        publish_slot(m, s);
+    }
+    publish_server(m);
 }
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct herd_master *m = arg;
-    struct timeval tv = {STOP_TIMEOUT_S, 0};
+    char err[HERD_ERR_LEN];
+    struct proc *p;
 
     (void)what;
-    if (sig == SIGCHLD) {
+    switch (sig) {
+    case SIGCHLD:
         reap(m);
         return;
+    case SIGPIPE:
+        return;
+    case SIGHUP:
+        start_reload(m);
+        return;
+    case SIGUSR1:
+        herd_log_info("SIGUSR1: reopening log files");
+        if (herd_log_reopen(err, sizeof(err)) != HERD_OK)
+            herd_log_error("reopening the error log: %s", err);
+        signal_workers(m, SIGUSR1);
+        return;
+    case SIGTTIN:
+    case SIGTTOU:
+        if (!m->stopping)
+            change_workers(m, sig == SIGTTIN ? 1 : -1);
+        return;
+    default:
+        break;
     }
-    if (m->stopping == SIGTERM && sig == SIGTERM)
+    /* SIGTERM: graceful; SIGINT, SIGQUIT: fast (a second TERM after a
+       fast stop changes nothing). */
+    if (m->stopping && (sig == SIGTERM || m->stopping != SIGTERM))
         return;
     m->stopping = sig;
     herd_log_info("%s: stopping %d worker(s)",
                   sig == SIGTERM ? "graceful stop" : "fast stop",
-                  live_workers(m));
-    signal_workers(m, sig == SIGTERM ? SIGTERM : SIGINT);
-    if (!evtimer_pending(m->kill_timer, NULL))
-        evtimer_add(m->kill_timer, &tv);
-    if (live_workers(m) == 0)
+                  live_procs(m));
+    if (m->pending != NULL) {
+        herd_config_free(m->pending);
+        m->pending = NULL;
+    }
+    for (p = m->procs; p != NULL; p = p->next) {
+        if (sig == SIGTERM) {
+            send_stop(p);
+        } else {
+            p->state = HERD_SLOT_DRAINING;
+            p->stop_ms = mono_ms();
+            kill(p->pid, SIGINT);
+        }
+    }
+    if (m->procs == NULL)
         event_base_loopbreak(m->base);
+}
+
+/* ---- pid file ---- */
+
+/* Lock the pid file before binding: a second herd on the same file would
+   otherwise join the SO_REUSEPORT group and take half the connections. */
+static int
+pid_file_lock(struct herd_master *m)
+{
+    const char *path = m->cfg->pid_file;
+    char buf[32];
+    ssize_t n;
+
+    m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (m->pid_fd < 0) {
+        herd_log_error("pid_file: open(\"%s\") failed (%d: %s)", path, errno,
+                       strerror(errno));
+        return HERD_ERR;
+    }
+    if (flock(m->pid_fd, LOCK_EX | LOCK_NB) < 0) {
+        n = read(m->pid_fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        herd_log_error("pid_file %s is locked by pid %s: another herd is "
+                       "running",
+                       path, buf[0] ? buf : "?");
+        close(m->pid_fd);
+        m->pid_fd = -1;
+        return HERD_ERR;
+    }
+    return HERD_OK;
+}
+
+static int
+pid_file_write(struct herd_master *m)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d\n", (int)m->pid);
+
+    if (ftruncate(m->pid_fd, 0) < 0 ||
+        pwrite(m->pid_fd, buf, (size_t)n, 0) != n) {
+        herd_log_error("pid_file: writing %s failed (%d: %s)", m->cfg->pid_file,
+                       errno, strerror(errno));
+        return HERD_ERR;
+    }
+    return HERD_OK;
+}
+
+/* ---- start and stop ---- */
+
+/* Start-up failed half-way: stop the workers already started, wait. */
+static void
+stop_now(struct herd_master *m)
+{
+    struct proc *p;
+    pid_t pid;
+
+    m->stopping = SIGINT;
+    signal_workers(m, SIGINT);
+    while (m->procs != NULL && (pid = waitpid(-1, NULL, 0)) > 0) {
+        struct proc **pp = &m->procs;
+        while (*pp != NULL && (*pp)->pid != pid)
+            pp = &(*pp)->next;
+        if ((p = *pp) != NULL) {
+            *pp = p->next;
+            proc_free(p);
+        }
+    }
+}
+
+/* Ask the kernel to hand connections queued on a closed SO_REUSEPORT
+   socket to the others in its group (Linux 5.14+), so shrinking the
+   worker count resets nobody. */
+static void
+enable_migrate_req(void)
+{
+    const char *path = "/proc/sys/net/ipv4/tcp_migrate_req";
+    char v = '0';
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    if (fd >= 0 && read(fd, &v, 1) == 1 && v == '1') {
+        close(fd);
+        return;
+    }
+    if (fd >= 0 && pwrite(fd, "1\n", 2, 0) == 2) {
+        herd_log_info("set net.ipv4.tcp_migrate_req = 1");
+        close(fd);
+        return;
+    }
+    herd_log_warn("cannot set net.ipv4.tcp_migrate_req (%s): when the "
+                  "worker count shrinks, connections still queued on a "
+                  "removed slot may be reset",
+                  fd < 0 ? strerror(errno) : "not permitted");
+    if (fd >= 0)
+        close(fd);
+}
+
+static int
+check_user(const struct herd_config *cfg)
+{
+    struct passwd *pw;
+
+    if (cfg->user == NULL || geteuid() == 0)
+        return HERD_OK;
+    pw = getpwnam(cfg->user);
+    if (pw != NULL && pw->pw_uid == geteuid())
+        return HERD_OK;
+    herd_log_error("user: cannot run workers as \"%s\": herd is not running "
+                   "as root",
+                   cfg->user);
+    return HERD_ERR;
 }
 
 static void
 master_free(struct herd_master *m)
 {
+    struct proc *p;
     size_t i;
 
     for (i = 0; i < HERD_ARRAY_LEN(m->sigs); i++)
         if (m->sigs[i])
             event_free(m->sigs[i]);
-    if (m->kill_timer)
-        event_free(m->kill_timer);
-    for (i = 0; m->slots && i < (size_t)m->nslots; i++)
+    if (m->tick)
+        event_free(m->tick);
+    if (m->reload_timer)
+        event_free(m->reload_timer);
+    for (i = 0; i < HERD_MAX_SLOTS; i++)
         if (m->slots[i].respawn)
             event_free(m->slots[i].respawn);
-    free(m->slots);
-    for (i = 0; i < m->nlisteners; i++)
-        herd_listener_close(&m->listeners[i], 1);
-    free(m->listeners);
+    while ((p = m->procs) != NULL) {
+        m->procs = p->next;
+        proc_free(p);
+    }
+    for (i = 0; i < m->nls; i++)
+        herd_listener_close(&m->ls[i].l, 1);
+    free(m->ls);
     if (m->base)
         event_base_free(m->base);
+    herd_scoreboard_destroy(m->sb);
+    if (m->pid_fd >= 0) {
+        unlink(m->cfg->pid_file);
+        close(m->pid_fd);
+    }
+    herd_config_free(m->pending);
     herd_config_free(m->cfg);
 }
 
 int
-herd_master_run(struct herd_config *cfg)
+herd_master_run(struct herd_config *cfg, const char *path)
 {
-    struct herd_master m;
+    static struct herd_master m;
     char err[HERD_ERR_LEN];
+    struct timeval tv;
     size_t i;
     int s, status = 1;
 
     memset(&m, 0, sizeof(m));
     m.cfg = cfg;
+    m.path = path;
     m.nslots = cfg->workers;
     m.pid = getpid();
+    m.pid_fd = -1;
+    m.generation = 1;
+    m.started_ms = mono_ms();
+    srandom((unsigned)m.pid ^ (unsigned)time(NULL));
     herd_log_set_role("master");
     if (herd_log_open(cfg->log.error, cfg->log.level, err, sizeof(err)) !=
         HERD_OK) {
         fprintf(stderr, "herd: error log: %s\n", err);
         goto done;
     }
+    herd_log_tee_stderr(1);
     signal(SIGPIPE, SIG_IGN);
-    m.slots = calloc((size_t)m.nslots, sizeof(*m.slots));
     m.base = event_base_new();
-    if (m.slots == NULL || m.base == NULL) {
-        herd_log_error("out of memory starting the master");
+    m.sb = herd_scoreboard_create(err, sizeof(err));
+    if (m.base == NULL || m.sb == NULL) {
+        herd_log_error("starting the master: %s",
+                       m.sb == NULL ? err : "event_base_new() failed");
         goto done;
     }
-    if (open_listeners(&m) != HERD_OK)
+    if (check_user(cfg) != HERD_OK)
+        goto done;
+    if (cfg->pid_file != NULL && pid_file_lock(&m) != HERD_OK)
+        goto done;
+    enable_migrate_req();
+    if (bind_listeners(&m, cfg, m.nslots, 1) != HERD_OK)
+        goto done;
+    if (m.pid_fd >= 0 && pid_file_write(&m) != HERD_OK)
         goto done;
     for (i = 0; i < HERD_ARRAY_LEN(handled_signals); i++) {
         m.sigs[i] = evsignal_new(m.base, handled_signals[i], on_signal, &m);
         if (m.sigs[i] == NULL || event_add(m.sigs[i], NULL) != 0)
             goto done;
     }
-    m.kill_timer = evtimer_new(m.base, on_kill_timer, &m);
-    if (m.kill_timer == NULL)
+    m.reload_timer = evtimer_new(m.base, on_reload_timeout, &m);
+    m.tick = event_new(m.base, -1, EV_PERSIST, on_tick, &m);
+    tv = ms_tv(cfg->worker.heartbeat_ms < 1000 ? cfg->worker.heartbeat_ms
+                                               : 1000);
+    if (m.reload_timer == NULL || m.tick == NULL || event_add(m.tick, &tv) != 0)
         goto done;
     herd_log_info("herd " PACKAGE_VERSION " starting %d worker(s)", m.nslots);
+    publish_server(&m);
     fflush(NULL);
     for (s = 0; s < m.nslots; s++) {
-        m.slots[s].m = &m;
-        m.slots[s].index = s;
-        m.slots[s].respawn = evtimer_new(m.base, on_respawn, &m.slots[s]);
-        if (m.slots[s].respawn == NULL || spawn(&m, s) != HERD_OK)
-            goto stop;
+        if (spawn(&m, cfg, m.generation, s) == NULL) {
+            stop_now(&m);
+            goto done;
+        }
+        publish_slot(&m, s);
     }
+    herd_log_tee_stderr(0);
     event_base_dispatch(m.base);
-    status = m.stopping ? 0 : 1;
+    status = 0;
     herd_log_info("stopped");
-    goto done;
-stop:
-    signal_workers(&m, SIGINT);
-    while (live_workers(&m) > 0 && waitpid(-1, NULL, 0) > 0)
-        reap(&m);
 done:
     master_free(&m);
     herd_log_close();

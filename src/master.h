@@ -5,11 +5,13 @@
 #include "config.h"
 
 /*
- * Run the master for cfg until it is told to stop: open the error log,
- * bind every listener, fork cfg->workers workers, reap and respawn them.
- * Takes ownership of cfg. Returns the process exit status (0 after a
- * graceful stop).
+ * Run the master for cfg, loaded from path, until it is told to stop: open
+ * the error log, lock the pid file, bind every listener, fork cfg->workers
+ * workers, then supervise them (respawn, hung-worker kill, SIGHUP reload
+ * of path, SIGTTIN/SIGTTOU, max_requests). Takes ownership of cfg; path
+ * must stay valid. Returns the process exit status: 0 after a stop on
+ * request, 1 when it could not start.
  */
-int herd_master_run(struct herd_config *cfg);
+int herd_master_run(struct herd_config *cfg, const char *path);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "conn.h"
 #include "log.h"
 
@@ -20,8 +22,6 @@
 #define ACCEPT_BATCH 64
 /* How long accepting pauses after the process ran out of descriptors. */
 #define ACCEPT_RETRY_MS 500
-/* A graceful stop kills the worker's own connections after this long. */
-#define SHUTDOWN_TIMEOUT_S 30
 
 int
 herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
@@ -160,6 +160,113 @@ herd_worker_conn_closed(struct herd_worker *w)
         herd_worker_accept_resume(w);
 }
 
+/* ---- counters and reports ---- */
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+rss_bytes(void)
+{
+    unsigned long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    int n;
+
+    if (f == NULL)
+        return 0;
+    n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static void
+fill_health(const struct herd_worker *w, struct herd_health *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->pid = (uint32_t)getpid();
+    h->slot = (uint32_t)w->slot;
+    h->generation = w->generation;
+    h->active_connections = w->nconns;
+    h->requests = w->requests;
+    memcpy(h->status, w->status, sizeof(h->status));
+    h->bytes_in = w->bytes_in;
+    h->bytes_out = w->bytes_out;
+    h->rss_bytes = rss_bytes();
+    h->loop_lag_us = w->loop_lag_us;
+    h->uptime_ms = mono_ms() - w->started_ms;
+}
+
+/* Send a message carrying this worker's health; never blocks. */
+static void
+report(struct herd_worker *w, uint8_t type)
+{
+    struct herd_health h;
+    char payload[HERD_HEALTH_WIRE_LEN];
+
+    if (w->chan < 0)
+        return;
+    fill_health(w, &h);
+    herd_health_encode(&h, payload);
+    /* HERD_AGAIN: the master is not reading (stopped); the next
+       heartbeat tells it the same, so dropping this one is fine. */
+    herd_channel_send(w->chan, type, payload, sizeof(payload));
+}
+
+static int
+retiring(const struct herd_worker *w)
+{
+    return w->max_requests > 0 && w->requests >= w->max_requests;
+}
+
+void
+herd_worker_request_done(struct herd_worker *w, int status)
+{
+    w->requests++;
+    if (status >= 100 && status < 600)
+        w->status[status / 100]++;
+    /* Ask for a replacement once; heartbeats repeat it until STOP. */
+    if (HERD_UNLIKELY(w->max_requests > 0 && w->requests == w->max_requests)) {
+        herd_log_info("served %llu requests: asking to be replaced",
+                      (unsigned long long)w->requests);
+        report(w, HERD_MSG_RETIRE);
+    }
+}
+
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_worker *w = arg;
+    const struct herd_config *cfg = w->cfg;
+    struct timeval now, lag;
+
+    (void)fd;
+    (void)what;
+    /* Lag: how much later than due this timer ran. A blocked loop shows
+       here before the master's timeout fires. */
+    event_base_gettimeofday_cached(w->base, &now);
+    if (timercmp(&now, &w->heartbeat_due, >)) {
+        timersub(&now, &w->heartbeat_due, &lag);
+        w->loop_lag_us = (uint64_t)lag.tv_sec * 1000000 + (uint64_t)lag.tv_usec;
+    } else {
+        w->loop_lag_us = 0;
+    }
+    w->heartbeat_due.tv_sec =
+        now.tv_sec + (time_t)(cfg->worker.heartbeat_ms / 1000);
+    w->heartbeat_due.tv_usec =
+        now.tv_usec + (suseconds_t)(cfg->worker.heartbeat_ms % 1000) * 1000;
+    if (w->heartbeat_due.tv_usec >= 1000000) {
+        w->heartbeat_due.tv_sec++;
+        w->heartbeat_due.tv_usec -= 1000000;
+    }
+    report(w, retiring(w) && !w->draining ? HERD_MSG_RETIRE : HERD_MSG_HEALTH);
+}
+
 /* ---- stopping ---- */
 
 static void
@@ -174,49 +281,145 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(w->base);
 }
 
+/* Take what is already in the accept queues, then close this worker's
+   listening sockets: for a slot that is going away, that close is the
+   last one, and the kernel stops queueing connections on it. */
+static void
+close_listeners(struct herd_worker *w)
+{
+    size_t i;
+    int cfd, fd;
+
+    for (i = 0; i < w->nlisteners; i++) {
+        struct herd_acceptor *a = &w->acceptors[i];
+        if (a->ev == NULL)
+            continue;
+        fd = event_get_fd(a->ev);
+        while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+               0)
+            herd_conn_accept(w, cfd, a->tcp);
+        event_free(a->ev);
+        a->ev = NULL;
+        close(fd);
+    }
+}
+
+void
+herd_worker_drain(struct herd_worker *w, const char *why)
+{
+    const uint64_t ms = w->cfg->worker.shutdown_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    if (w->draining)
+        return;
+    herd_log_info("%s: draining %u connection(s)", why, (unsigned)w->nconns);
+    herd_worker_accept_pause(w);
+    w->draining = 1;
+    evtimer_del(w->accept_retry);
+    close_listeners(w);
+    herd_conn_drain_all(w);
+    if (w->nconns == 0) {
+        event_base_loopbreak(w->base);
+        return;
+    }
+    evtimer_add(w->drain_timer, &tv);
+}
+
+static void
+on_chan(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_worker *w = arg;
+    static char buf[HERD_CHANNEL_MAX_FRAME];
+    char err[HERD_ERR_LEN];
+    struct herd_msg msg;
+    int rc;
+
+    (void)what;
+    while ((rc = herd_channel_recv(fd, buf, sizeof(buf), &msg, err,
+                                   sizeof(err))) == HERD_OK) {
+        if (msg.type == HERD_MSG_STOP)
+            herd_worker_drain(w, "stop requested by the master");
+        else
+            herd_log_warn("channel: unexpected message type %u",
+                          (unsigned)msg.type);
+    }
+    if (rc == HERD_ERR) {
+        /* The master is gone (or talks nonsense): no one would replace
+           or supervise this worker, so finish what is open and leave. */
+        if (strcmp(err, "closed") == 0)
+            herd_log_warn("the master is gone: stopping");
+        else
+            herd_log_error("channel: %s: stopping", err);
+        event_free(w->chan_ev);
+        w->chan_ev = NULL;
+        close(w->chan);
+        w->chan = -1;
+        herd_worker_drain(w, "master channel closed");
+    }
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct herd_worker *w = arg;
-    struct timeval tv = {SHUTDOWN_TIMEOUT_S, 0};
+    char err[HERD_ERR_LEN];
 
     (void)what;
-    if (sig == SIGPIPE)
+    switch (sig) {
+    case SIGPIPE:
         return;
-    if (sig == SIGTERM) {
-        if (w->draining)
-            return;
-        herd_log_info("graceful stop: draining %u connection(s)",
-                      (unsigned)w->nconns);
-        herd_worker_accept_pause(w);
-        w->draining = 1;
-        herd_conn_drain_all(w);
-        if (w->nconns == 0) {
-            event_base_loopbreak(w->base);
-            return;
-        }
-        evtimer_add(w->drain_timer, &tv);
+    case SIGUSR1:
+        if (herd_log_reopen(err, sizeof(err)) != HERD_OK)
+            herd_log_error("reopening the error log: %s", err);
         return;
+    case SIGTERM:
+        herd_worker_drain(w, "SIGTERM");
+        return;
+    default: /* SIGINT, SIGQUIT: fast stop */
+        event_base_loopbreak(w->base);
     }
-    /* SIGINT, SIGQUIT: fast stop */
-    event_base_loopbreak(w->base);
 }
 
 /* ---- life cycle ---- */
 
-static int
-worker_init(struct herd_worker *w, const struct herd_config *cfg,
-            struct herd_listener *listeners, size_t nlisteners, int slot)
+static struct event *
+add_signal(struct herd_worker *w, int sig)
 {
+    struct event *ev = evsignal_new(w->base, sig, on_signal, w);
+
+    if (ev != NULL && event_add(ev, NULL) != 0) {
+        event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+static const struct timeval *
+common_timeout(struct herd_worker *w, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    return event_base_init_common_timeout(w->base, &tv);
+}
+
+static int
+worker_init(struct herd_worker *w, const struct herd_worker_args *a)
+{
+    const struct herd_config *cfg = a->cfg;
     char err[HERD_CONFIG_ERR_LEN];
-    struct timeval tv;
+    struct timeval hb;
     size_t i;
 
     memset(w, 0, sizeof(*w));
-    w->slot = slot;
+    w->slot = a->slot;
+    w->generation = a->generation;
     w->cfg = cfg;
-    w->listeners = listeners;
-    w->nlisteners = nlisteners;
+    w->scoreboard = a->scoreboard;
+    w->listeners = a->listeners;
+    w->nlisteners = a->nlisteners;
+    w->chan = a->chan;
+    w->max_requests = a->max_requests;
+    w->started_ms = mono_ms();
     w->base = event_base_new();
     if (w->base == NULL) {
         herd_log_error("event_base_new() failed");
@@ -229,49 +432,60 @@ worker_init(struct herd_worker *w, const struct herd_config *cfg,
     herd_conn_global_init(cfg->limits.max_header_size);
     w->in_cap = SCRATCH_IN;
     w->in = malloc(w->in_cap);
-    w->acceptors = calloc(nlisteners ? nlisteners : 1, sizeof(*w->acceptors));
+    w->acceptors =
+        calloc(a->nlisteners ? a->nlisteners : 1, sizeof(*w->acceptors));
     if (w->in == NULL || w->acceptors == NULL ||
         herd_buf_reserve(&w->out, 64 * 1024) != HERD_OK) {
         herd_log_error("out of memory starting the worker");
         return HERD_ERR;
     }
-    for (i = 0; i < nlisteners; i++) {
-        struct herd_acceptor *a = &w->acceptors[i];
-        a->w = w;
-        a->tcp = listeners[i].kind == HERD_LISTEN_TCP;
-        a->ev = event_new(w->base, herd_listener_fd(&listeners[i], slot),
-                          EV_READ | EV_PERSIST, on_accept, a);
-        if (a->ev == NULL)
+    for (i = 0; i < a->nlisteners; i++) {
+        struct herd_acceptor *ac = &w->acceptors[i];
+        ac->w = w;
+        ac->tcp = a->listeners[i].kind == HERD_LISTEN_TCP;
+        ac->ev = event_new(w->base, herd_listener_fd(&a->listeners[i], a->slot),
+                           EV_READ | EV_PERSIST, on_accept, ac);
+        if (ac->ev == NULL)
             return HERD_ERR;
     }
     w->accept_retry = evtimer_new(w->base, on_accept_retry, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
-    w->sig_term = evsignal_new(w->base, SIGTERM, on_signal, w);
-    w->sig_int = evsignal_new(w->base, SIGINT, on_signal, w);
-    w->sig_quit = evsignal_new(w->base, SIGQUIT, on_signal, w);
-    w->sig_pipe = evsignal_new(w->base, SIGPIPE, on_signal, w);
+    w->heartbeat = event_new(w->base, -1, EV_PERSIST, on_heartbeat, w);
+    w->sig_term = add_signal(w, SIGTERM);
+    w->sig_int = add_signal(w, SIGINT);
+    w->sig_quit = add_signal(w, SIGQUIT);
+    w->sig_pipe = add_signal(w, SIGPIPE);
+    w->sig_usr1 = add_signal(w, SIGUSR1);
     if (w->accept_retry == NULL || w->drain_timer == NULL ||
-        w->sig_term == NULL || w->sig_int == NULL || w->sig_quit == NULL ||
-        w->sig_pipe == NULL)
+        w->heartbeat == NULL || w->sig_term == NULL || w->sig_int == NULL ||
+        w->sig_quit == NULL || w->sig_pipe == NULL || w->sig_usr1 == NULL)
         return HERD_ERR;
-    event_add(w->sig_term, NULL);
-    event_add(w->sig_int, NULL);
-    event_add(w->sig_quit, NULL);
-    event_add(w->sig_pipe, NULL);
-
-    tv.tv_sec = (time_t)(cfg->limits.header_timeout_ms / 1000);
-    tv.tv_usec = (suseconds_t)(cfg->limits.header_timeout_ms % 1000) * 1000;
-    w->tv_header = event_base_init_common_timeout(w->base, &tv);
-    tv.tv_sec = (time_t)(cfg->limits.body_timeout_ms / 1000);
-    tv.tv_usec = (suseconds_t)(cfg->limits.body_timeout_ms % 1000) * 1000;
-    w->tv_body = event_base_init_common_timeout(w->base, &tv);
-    tv.tv_sec = (time_t)(cfg->limits.keepalive_timeout_ms / 1000);
-    tv.tv_usec = (suseconds_t)(cfg->limits.keepalive_timeout_ms % 1000) * 1000;
-    w->tv_keepalive = event_base_init_common_timeout(w->base, &tv);
+    if (w->chan >= 0) {
+        w->chan_ev =
+            event_new(w->base, w->chan, EV_READ | EV_PERSIST, on_chan, w);
+        if (w->chan_ev == NULL || event_add(w->chan_ev, NULL) != 0)
+            return HERD_ERR;
+    }
+    w->tv_header = common_timeout(w, cfg->limits.header_timeout_ms);
+    w->tv_body = common_timeout(w, cfg->limits.body_timeout_ms);
+    w->tv_keepalive = common_timeout(w, cfg->limits.keepalive_timeout_ms);
     if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL)
+        return HERD_ERR;
+    hb.tv_sec = (time_t)(cfg->worker.heartbeat_ms / 1000);
+    hb.tv_usec = (suseconds_t)(cfg->worker.heartbeat_ms % 1000) * 1000;
+    event_base_gettimeofday_cached(w->base, &w->heartbeat_due);
+    timeradd(&w->heartbeat_due, &hb, &w->heartbeat_due);
+    if (event_add(w->heartbeat, &hb) != 0)
         return HERD_ERR;
     herd_worker_accept_resume(w);
     return HERD_OK;
+}
+
+static void
+free_event(struct event *ev)
+{
+    if (ev != NULL)
+        event_free(ev);
 }
 
 static void
@@ -282,21 +496,19 @@ worker_free(struct herd_worker *w)
     herd_conn_close_all(w);
     herd_conn_pool_free(w);
     for (i = 0; w->acceptors != NULL && i < w->nlisteners; i++)
-        if (w->acceptors[i].ev != NULL)
-            event_free(w->acceptors[i].ev);
+        free_event(w->acceptors[i].ev);
     free(w->acceptors);
-    if (w->accept_retry)
-        event_free(w->accept_retry);
-    if (w->drain_timer)
-        event_free(w->drain_timer);
-    if (w->sig_term)
-        event_free(w->sig_term);
-    if (w->sig_int)
-        event_free(w->sig_int);
-    if (w->sig_quit)
-        event_free(w->sig_quit);
-    if (w->sig_pipe)
-        event_free(w->sig_pipe);
+    free_event(w->accept_retry);
+    free_event(w->drain_timer);
+    free_event(w->heartbeat);
+    free_event(w->chan_ev);
+    free_event(w->sig_term);
+    free_event(w->sig_int);
+    free_event(w->sig_quit);
+    free_event(w->sig_pipe);
+    free_event(w->sig_usr1);
+    if (w->chan >= 0)
+        close(w->chan);
     herd_routes_free(&w->routes);
     free(w->in);
     herd_buf_free(&w->out);
@@ -305,20 +517,21 @@ worker_free(struct herd_worker *w)
 }
 
 int
-herd_worker_run(const struct herd_config *cfg, struct herd_listener *listeners,
-                size_t nlisteners, int slot)
+herd_worker_run(const struct herd_worker_args *args)
 {
     struct herd_worker w;
     char role[32];
     int status = 0;
 
-    snprintf(role, sizeof(role), "worker %d", slot);
+    snprintf(role, sizeof(role), "worker %d", args->slot);
     herd_log_set_role(role);
-    if (worker_init(&w, cfg, listeners, nlisteners, slot) != HERD_OK) {
-        status = 1;
+    if (worker_init(&w, args) != HERD_OK) {
+        status = HERD_EXIT_FATAL;
         goto done;
     }
-    herd_log_info("serving (slot %d)", slot);
+    herd_log_info("serving (slot %d, generation %u)", args->slot,
+                  (unsigned)args->generation);
+    report(&w, HERD_MSG_READY);
     event_base_dispatch(w.base);
     herd_log_info("exiting after %llu request(s)",
                   (unsigned long long)w.requests);

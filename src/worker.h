@@ -14,6 +14,29 @@
 struct event_base;
 struct event;
 struct herd_conn;
+struct herd_scoreboard;
+
+/* Exit status of a worker that cannot run its configuration (a user it
+   cannot become, a failing module): the master does not respawn it until
+   the configuration is reloaded. Same value as sysexits' EX_CONFIG. */
+#define HERD_EXIT_FATAL 78
+
+/* How long an idle keep-alive connection may stay open once its worker
+   drains: a request arriving meanwhile is answered with Connection:
+   close, so a client sending on it never meets a closed socket. */
+#define HERD_DRAIN_IDLE_GRACE_MS 1000
+
+/* What the master hands a new worker. */
+struct herd_worker_args {
+    const struct herd_config *cfg;
+    struct herd_listener *listeners; /* this worker's: other slots closed */
+    size_t nlisteners;
+    int slot;
+    uint32_t generation;
+    int chan;              /* the worker's end of its channel; -1: none */
+    uint64_t max_requests; /* retire after this many (jitter applied); 0 */
+    const struct herd_scoreboard *scoreboard; /* may be NULL */
+};
 
 /* What a route does, built once per config from its herd_route_conf. */
 struct herd_handler {
@@ -48,7 +71,9 @@ struct herd_acceptor {
 
 struct herd_worker {
     int slot;
+    uint32_t generation;
     const struct herd_config *cfg;
+    const struct herd_scoreboard *scoreboard;
     struct event_base *base;
     struct herd_routes routes;
 
@@ -60,6 +85,16 @@ struct herd_worker {
     struct event *drain_timer;
     int accepting;
     int draining;
+
+    /* The channel to the master, heartbeats and retirement. */
+    int chan;
+    struct event *chan_ev;
+    struct event *heartbeat;
+    struct event *sig_usr1;
+    struct timeval heartbeat_due;
+    uint64_t loop_lag_us;
+    uint64_t max_requests;
+    uint64_t started_ms;
 
     /* Connections: every live one on a list, freed ones for reuse. */
     struct herd_conn *conns;
@@ -78,22 +113,32 @@ struct herd_worker {
     const struct timeval *tv_body;
     const struct timeval *tv_keepalive;
 
+    /* Counters reported in every heartbeat. */
     uint64_t requests;
+    uint64_t status[6]; /* by class: [2] counts 2xx */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
 };
 
 /*
- * Run a worker for slot in the current (freshly forked) process: builds
- * its own event_base, serves until told to stop, and returns the process
- * exit status. listeners are the master's; the caller has already closed
- * every socket that does not belong to slot.
+ * Run a worker in the current (freshly forked) process: builds its own
+ * event_base, reports READY and then HEALTH every worker.heartbeat on its
+ * channel, serves until told to stop (STOP, SIGTERM, the channel's EOF),
+ * drains, and returns the process exit status.
  */
-int herd_worker_run(const struct herd_config *cfg,
-                    struct herd_listener *listeners, size_t nlisteners,
-                    int slot);
+int herd_worker_run(const struct herd_worker_args *args);
+
+/* Start a graceful stop: stop accepting (after taking what is already
+   queued), drain connections, exit when none is left. Idempotent. */
+void herd_worker_drain(struct herd_worker *w, const char *why);
 
 /* Stop accepting (connection cap reached) or resume. */
 void herd_worker_accept_pause(struct herd_worker *w);
 void herd_worker_accept_resume(struct herd_worker *w);
+
+/* Count a request answered with status; sends RETIRE when the worker
+   reached its max_requests. */
+void herd_worker_request_done(struct herd_worker *w, int status);
 
 /* A connection closed: resume accepting, finish a drain when idle. */
 void herd_worker_conn_closed(struct herd_worker *w);

@@ -137,7 +137,8 @@ Test(cli, help)
     char *argv[] = {"herd", "-h", NULL};
 
     cr_expect_eq(hh_run(argv, out, sizeof(out)), 0);
-    cr_expect(strstr(out, "Usage: herd [-c FILE] [-t] [-V] [-h]") != NULL,
+    cr_expect(strstr(out, "Usage: herd [-c FILE] [-t] [-s SIGNAL] [-V] [-h]") !=
+                  NULL,
               "got: %s", out);
 }
 

@@ -451,7 +451,7 @@ Test(workers, two_workers_both_serve, .timeout = 60)
     }
     cr_expect_eq(hh_wait_log(&srv, "] worker 0 ", 1, 2000), 0);
     cr_expect_gt(hh_log_count(&srv, "GET / 200"), 63);
-    cr_expect_eq(hh_wait_log(&srv, "serving (slot 1)", 1, 100), 0);
+    cr_expect_eq(hh_wait_log(&srv, "serving (slot 1,", 1, 100), 0);
     {
         /* Both slots answered requests, not just started. */
         FILE *f = fopen(srv.log, "r");

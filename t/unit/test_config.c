@@ -225,6 +225,14 @@ Test(config, defaults_when_keys_are_absent)
     cr_assert_eq(cfg->log.level, HERD_LOG_INFO);
     cr_assert_eq(cfg->nroutes, 0);
     cr_assert_null(cfg->routes);
+    cr_assert_eq(cfg->worker.heartbeat_ms, 1000);
+    cr_assert_eq(cfg->worker.timeout_ms, 10000);
+    cr_assert_eq(cfg->worker.shutdown_timeout_ms, 30000);
+    cr_assert_eq(cfg->worker.max_requests, 0);
+    cr_assert_eq(cfg->worker.max_requests_jitter, 0);
+    cr_assert_null(cfg->user);
+    cr_assert_null(cfg->group);
+    cr_assert_null(cfg->pid_file);
     herd_config_free(cfg);
 }
 
@@ -247,6 +255,59 @@ Test(config, defaults_inside_sections)
     cr_assert_eq(cfg->routes[0].u.respond.status, 200);
     cr_assert_str_eq(cfg->routes[0].u.respond.body, "");
     cr_assert_eq(cfg->routes[0].u.respond.nheaders, 0);
+    herd_config_free(cfg);
+}
+
+Test(config, worker_section_user_group_pid_file)
+{
+    struct herd_config *cfg = load_ok("worker:\n"
+                                      "  heartbeat: 250ms\n"
+                                      "  timeout: 501ms\n"
+                                      "  shutdown_timeout: 0\n"
+                                      "  max_requests: 1000000000000\n"
+                                      "  max_requests_jitter: 500\n"
+                                      "user: root\n"
+                                      "group: root\n"
+                                      "pid_file: /run/herd.pid\n");
+
+    cr_assert_eq(cfg->worker.heartbeat_ms, 250);
+    cr_assert_eq(cfg->worker.timeout_ms, 501);
+    cr_assert_eq(cfg->worker.shutdown_timeout_ms, 0);
+    cr_assert_eq(cfg->worker.max_requests, 1000000000000ull);
+    cr_assert_eq(cfg->worker.max_requests_jitter, 500);
+    cr_assert_str_eq(cfg->user, "root");
+    cr_assert_str_eq(cfg->group, "root");
+    cr_assert_str_eq(cfg->pid_file, "/run/herd.pid");
+    cr_assert_eq(cfg->workers, cpus());
+    herd_config_free(cfg);
+}
+
+Test(config, worker_section_bounds_and_defaults)
+{
+    struct herd_config *cfg = load_ok("worker: { heartbeat: 1m, timeout: 1h, "
+                                      "shutdown_timeout: 1h }\n"
+                                      "user: root\n");
+
+    cr_assert_eq(cfg->worker.heartbeat_ms, 60000);
+    cr_assert_eq(cfg->worker.timeout_ms, 3600000);
+    cr_assert_eq(cfg->worker.shutdown_timeout_ms, 3600000);
+    cr_assert_eq(cfg->worker.max_requests, 0);
+    cr_assert_str_eq(cfg->user, "root");
+    cr_assert_null(cfg->group, "the user's primary group is left to herd");
+    herd_config_free(cfg);
+
+    cfg = load_ok("worker: { heartbeat: 10ms, timeout: 100ms }\n"
+                  "pid_file: herd.pid\n");
+    cr_assert_eq(cfg->worker.heartbeat_ms, 10);
+    cr_assert_eq(cfg->worker.timeout_ms, 100);
+    cr_assert_eq(cfg->worker.shutdown_timeout_ms, 30000);
+    cr_assert_str_eq(cfg->pid_file, "herd.pid");
+    cr_assert_null(cfg->user);
+    herd_config_free(cfg);
+
+    cfg = load_ok("worker:\n");
+    cr_assert_eq(cfg->worker.heartbeat_ms, 1000);
+    cr_assert_eq(cfg->worker.timeout_ms, 10000);
     herd_config_free(cfg);
 }
 
@@ -529,15 +590,32 @@ Test(config_errors, unknown_key_did_you_mean)
              "you mean \"max_connections\"?)");
     error_is("Listen: x:1\n", "herd.yaml:1:1: unknown key \"Listen\" (did "
                               "you mean \"listen\"?)");
+    error_is("worker:\n  heartbeet: 2s\n",
+             "herd.yaml:2:3: worker: unknown key \"heartbeet\" (did you mean "
+             "\"heartbeat\"?)");
+    error_is("worker: { max_request: 5 }\n",
+             "herd.yaml:1:11: worker: unknown key \"max_request\" (did you "
+             "mean \"max_requests\"?)");
+    error_is("worker: { shutdown_timout: 5s }\n",
+             "herd.yaml:1:11: worker: unknown key \"shutdown_timout\" (did "
+             "you mean \"shutdown_timeout\"?)");
+    error_is("woker: { timeout: 5s }\n",
+             "herd.yaml:1:1: unknown key \"woker\" (did you mean "
+             "\"worker\"?)");
+    error_is("pidfile: /run/herd.pid\n",
+             "herd.yaml:1:1: unknown key \"pidfile\" (did you mean "
+             "\"pid_file\"?)");
 }
 
 Test(config_errors, unknown_key_lists_known_ones)
 {
-    error_is("user: www-data\n",
-             "herd.yaml:1:1: unknown key \"user\" (expected one of: listen, "
-             "workers, limits, log, routes)");
     error_is("foo: 1\n", "herd.yaml:1:1: unknown key \"foo\" (expected one "
-                         "of: listen, workers, limits, log, routes)");
+                         "of: listen, workers, worker, user, group, pid_file, "
+                         "limits, log, routes)");
+    error_is("worker: { period: 1s }\n",
+             "herd.yaml:1:11: worker: unknown key \"period\" (expected one "
+             "of: heartbeat, timeout, shutdown_timeout, max_requests, "
+             "max_requests_jitter)");
     error_is("routes: [{ path: /, respond: {}, static: {} }]\n",
              "herd.yaml:1:34: routes[0]: unknown key \"static\" (expected "
              "one of: path, methods, respond)");
@@ -602,6 +680,97 @@ Test(config_errors, out_of_range)
     error_is("listen: [{ address: \"*:80\", backlog: 65536 }]\n",
              "herd.yaml:1:38: listen[0].backlog: 65536 is out of range "
              "(1..65535)");
+}
+
+Test(config_errors, worker_out_of_range)
+{
+    error_is("worker: { heartbeat: 9ms }\n",
+             "herd.yaml:1:22: worker.heartbeat: 9ms is out of range "
+             "(10ms..1m)");
+    error_is("worker: { heartbeat: 61s, timeout: 1h }\n",
+             "herd.yaml:1:22: worker.heartbeat: 61s is out of range "
+             "(10ms..1m)");
+    error_is("worker: { timeout: 99ms }\n",
+             "herd.yaml:1:20: worker.timeout: 99ms is out of range "
+             "(100ms..1h)");
+    error_is("worker: { timeout: 2h }\n",
+             "herd.yaml:1:20: worker.timeout: 2h is out of range (100ms..1h)");
+    error_is("worker: { shutdown_timeout: 3601s }\n",
+             "herd.yaml:1:29: worker.shutdown_timeout: 3601s is out of range "
+             "(0..1h)");
+    error_is("worker: { max_requests: 1000000000001 }\n",
+             "herd.yaml:1:25: worker.max_requests: 1000000000001 is out of "
+             "range (0..1000000000000)");
+    error_is("worker: { max_requests: -1 }\n",
+             "herd.yaml:1:25: worker.max_requests: -1 is out of range "
+             "(0..1000000000000)");
+    error_is("worker: { max_requests_jitter: 99999999999999999999 }\n",
+             "herd.yaml:1:32: worker.max_requests_jitter: "
+             "99999999999999999999 is out of range (0..1000000000000)");
+    error_is("worker: { max_requests: \"5\" }\n",
+             "herd.yaml:1:25: worker.max_requests: expected an integer, got "
+             "the quoted string \"5\" (write numbers without quotes)");
+    error_is("worker: { heartbeat: 1.5s }\n",
+             "herd.yaml:1:22: worker.heartbeat: invalid duration \"1.5s\": "
+             "fractions are not allowed (use a smaller unit)");
+    error_is("worker: 5\n",
+             "herd.yaml:1:9: worker: expected a mapping, got \"5\"");
+}
+
+Test(config_errors, timeout_must_exceed_twice_the_heartbeat)
+{
+    error_is("worker:\n"
+             "  heartbeat: 1s\n"
+             "  timeout: 2s\n",
+             "herd.yaml:3:12: worker.timeout: 2s must be more than 2 x "
+             "worker.heartbeat (1s)");
+    error_is("worker: { timeout: 1s }\n",
+             "herd.yaml:1:20: worker.timeout: 1s must be more than 2 x "
+             "worker.heartbeat (1s)");
+    error_is("worker: { timeout: 2s, heartbeat: 1s }\n",
+             "herd.yaml:1:20: worker.timeout: 2s must be more than 2 x "
+             "worker.heartbeat (1s)");
+    error_is("worker: { heartbeat: 5s }\n",
+             "herd.yaml:1:22: worker.heartbeat: 5s is too long for "
+             "worker.timeout (10s, the default), which must be more than 2 x "
+             "worker.heartbeat");
+    error_is("worker: { heartbeat: 1m, timeout: 2m }\n",
+             "herd.yaml:1:35: worker.timeout: 2m must be more than 2 x "
+             "worker.heartbeat (1m)");
+    error_is("worker: { heartbeat: 300ms, timeout: 600ms }\n",
+             "herd.yaml:1:38: worker.timeout: 600ms must be more than 2 x "
+             "worker.heartbeat (300ms)");
+}
+
+Test(config_errors, user_and_group)
+{
+    error_is("user: herd-no-such-user-x9\n",
+             "herd.yaml:1:7: user: unknown user \"herd-no-such-user-x9\"");
+    /* A uid is not a user name, even root's. */
+    error_is("user: 0\n", "herd.yaml:1:7: user: unknown user \"0\"");
+    error_is("user: root\ngroup: herd-no-such-group-x9\n",
+             "herd.yaml:2:8: group: unknown group "
+             "\"herd-no-such-group-x9\"");
+    error_is("group: root\n",
+             "herd.yaml:1:8: group: requires \"user\" (without it workers "
+             "keep the master's user and group)");
+    error_is("user: \"\"\n", "herd.yaml:1:7: user: must not be empty");
+    error_is("user: root\ngroup: ''\n",
+             "herd.yaml:2:8: group: must not be empty");
+    error_is("user:\n",
+             "herd.yaml:1:6: user: expected a string, got an empty value");
+    error_is("user: [root]\n",
+             "herd.yaml:1:7: user: expected a string, got a list");
+}
+
+Test(config_errors, pid_file)
+{
+    error_is("pid_file: \"\"\n", "herd.yaml:1:11: pid_file: must not be "
+                                 "empty");
+    error_is("pid_file: ~\n",
+             "herd.yaml:1:11: pid_file: expected a string, got null");
+    error_is("pid_file: { path: /run/herd.pid }\n",
+             "herd.yaml:1:11: pid_file: expected a string, got a mapping");
 }
 
 Test(config_errors, bad_duration_and_size)
@@ -1017,6 +1186,14 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->limits.max_body_size, 1048576);
     cr_assert_str_eq(cfg->log.error, "stderr");
     cr_assert_eq(cfg->log.level, HERD_LOG_INFO);
+    cr_assert_eq(cfg->worker.heartbeat_ms, 1000);
+    cr_assert_eq(cfg->worker.timeout_ms, 10000);
+    cr_assert_eq(cfg->worker.shutdown_timeout_ms, 30000);
+    cr_assert_eq(cfg->worker.max_requests, 0);
+    cr_assert_eq(cfg->worker.max_requests_jitter, 0);
+    cr_assert_null(cfg->user, "the default run is unprivileged");
+    cr_assert_null(cfg->group);
+    cr_assert_null(cfg->pid_file);
     cr_assert_eq(cfg->nroutes, 1);
     r = &cfg->routes[0];
     cr_assert_str_eq(r->path, "/");

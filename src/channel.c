@@ -1,0 +1,281 @@
+/* channel.c: frame codec and non-blocking socketpair I/O master <-> worker. */
+#include "channel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* struct herd_health holds 4 u32, then requests, status[] and 5 more u64.
+   If a field is added, the sizeof check fails until the codec follows. */
+#define HEALTH_U64S (1 + HERD_ARRAY_LEN(((struct herd_health *)0)->status) + 5)
+_Static_assert(sizeof(struct herd_health) == 4 * 4 + 8 * HEALTH_U64S,
+               "struct herd_health changed: update the health codec");
+_Static_assert(HERD_HEALTH_WIRE_LEN == 4 * 4 + 8 * HEALTH_U64S,
+               "HERD_HEALTH_WIRE_LEN does not match struct herd_health");
+
+/* Little-endian helpers; put_ and take_ return p past the field. */
+static char *
+put_u16(char *p, uint16_t v)
+{
+    p[0] = (char)(v & 0xff);
+    p[1] = (char)(v >> 8);
+    return p + 2;
+}
+
+static char *
+put_u32(char *p, uint32_t v)
+{
+    int i;
+
+    for (i = 0; i < 4; i++)
+        p[i] = (char)((v >> (8 * i)) & 0xff);
+    return p + 4;
+}
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++)
+        p[i] = (char)((v >> (8 * i)) & 0xff);
+    return p + 8;
+}
+
+static uint16_t
+get_u16(const char *p)
+{
+    return (uint16_t)((uint8_t)p[0] | (uint16_t)((uint8_t)p[1] << 8));
+}
+
+static uint32_t
+get_u32(const char *p)
+{
+    uint32_t v = 0;
+    int i;
+
+    for (i = 3; i >= 0; i--)
+        v = (v << 8) | (uint8_t)p[i];
+    return v;
+}
+
+static uint64_t
+get_u64(const char *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 7; i >= 0; i--)
+        v = (v << 8) | (uint8_t)p[i];
+    return v;
+}
+
+static const char *
+take_u32(const char *p, uint32_t *v)
+{
+    *v = get_u32(p);
+    return p + 4;
+}
+
+static const char *
+take_u64(const char *p, uint64_t *v)
+{
+    *v = get_u64(p);
+    return p + 8;
+}
+
+/* Write the 8-byte header; the caller has checked type and len. */
+static void
+put_header(char *buf, uint8_t type, uint16_t flags, uint32_t len)
+{
+    buf[0] = (char)HERD_CHANNEL_VERSION;
+    buf[1] = (char)type;
+    put_u32(put_u16(buf + 2, flags), len);
+}
+
+size_t
+herd_channel_encode(uint8_t type, const void *payload, size_t len, char *buf,
+                    size_t cap)
+{
+    if (type == 0 || len > HERD_CHANNEL_MAX_PAYLOAD ||
+        (payload == NULL && len > 0) || cap < HERD_CHANNEL_HEADER ||
+        cap - HERD_CHANNEL_HEADER < len)
+        return 0;
+    put_header(buf, type, 0, (uint32_t)len);
+    if (len > 0)
+        memcpy(buf + HERD_CHANNEL_HEADER, payload, len);
+    return HERD_CHANNEL_HEADER + len;
+}
+
+int
+herd_channel_decode(const char *buf, size_t n, struct herd_msg *msg, char *err,
+                    size_t errlen)
+{
+    uint32_t len;
+
+    if (n < HERD_CHANNEL_HEADER) {
+        snprintf(err, errlen, "truncated header (%zu of %d bytes)", n,
+                 HERD_CHANNEL_HEADER);
+        return HERD_ERR;
+    }
+    if ((uint8_t)buf[0] != HERD_CHANNEL_VERSION) {
+        snprintf(err, errlen, "unknown version %u", (unsigned)(uint8_t)buf[0]);
+        return HERD_ERR;
+    }
+    if (buf[1] == 0) {
+        snprintf(err, errlen, "invalid type 0");
+        return HERD_ERR;
+    }
+    len = get_u32(buf + 4);
+    if (len > HERD_CHANNEL_MAX_PAYLOAD) {
+        snprintf(err, errlen, "payload of %lu bytes exceeds %d",
+                 (unsigned long)len, HERD_CHANNEL_MAX_PAYLOAD);
+        return HERD_ERR;
+    }
+    if (n - HERD_CHANNEL_HEADER < len) {
+        snprintf(err, errlen, "truncated payload (%zu of %lu bytes)",
+                 n - HERD_CHANNEL_HEADER, (unsigned long)len);
+        return HERD_ERR;
+    }
+    if (n - HERD_CHANNEL_HEADER > len) {
+        snprintf(err, errlen, "%zu trailing bytes",
+                 n - HERD_CHANNEL_HEADER - len);
+        return HERD_ERR;
+    }
+    msg->type = (uint8_t)buf[1];
+    msg->flags = get_u16(buf + 2);
+    msg->payload = buf + HERD_CHANNEL_HEADER;
+    msg->len = len;
+    return HERD_OK;
+}
+
+size_t
+herd_health_encode(const struct herd_health *h, char *buf)
+{
+    char *p = buf;
+    size_t i;
+
+    p = put_u32(p, h->pid);
+    p = put_u32(p, h->slot);
+    p = put_u32(p, h->generation);
+    p = put_u32(p, h->active_connections);
+    p = put_u64(p, h->requests);
+    for (i = 0; i < HERD_ARRAY_LEN(h->status); i++)
+        p = put_u64(p, h->status[i]);
+    p = put_u64(p, h->bytes_in);
+    p = put_u64(p, h->bytes_out);
+    p = put_u64(p, h->rss_bytes);
+    p = put_u64(p, h->loop_lag_us);
+    p = put_u64(p, h->uptime_ms);
+    return (size_t)(p - buf);
+}
+
+int
+herd_health_decode(const char *buf, size_t len, struct herd_health *h)
+{
+    const char *p = buf;
+    size_t i;
+
+    if (len != HERD_HEALTH_WIRE_LEN)
+        return HERD_ERR;
+    p = take_u32(p, &h->pid);
+    p = take_u32(p, &h->slot);
+    p = take_u32(p, &h->generation);
+    p = take_u32(p, &h->active_connections);
+    p = take_u64(p, &h->requests);
+    for (i = 0; i < HERD_ARRAY_LEN(h->status); i++)
+        p = take_u64(p, &h->status[i]);
+    p = take_u64(p, &h->bytes_in);
+    p = take_u64(p, &h->bytes_out);
+    p = take_u64(p, &h->rss_bytes);
+    p = take_u64(p, &h->loop_lag_us);
+    take_u64(p, &h->uptime_ms);
+    return HERD_OK;
+}
+
+int
+herd_channel_pair(int fds[2], char *err, size_t errlen)
+{
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   fds) < 0) {
+        snprintf(err, errlen, "socketpair() failed (%d: %s)", errno,
+                 strerror(errno));
+        return HERD_ERR;
+    }
+    return HERD_OK;
+}
+
+/*
+ * The header goes in its own iovec so the payload (up to 64 KiB) is neither
+ * copied nor put on the stack; SOCK_SEQPACKET still sends both as one record.
+ */
+int
+herd_channel_send(int fd, uint8_t type, const void *payload, size_t len)
+{
+    char header[HERD_CHANNEL_HEADER];
+    struct iovec iov[2];
+    struct msghdr mh;
+    ssize_t n;
+
+    if (type == 0 || len > HERD_CHANNEL_MAX_PAYLOAD ||
+        (payload == NULL && len > 0))
+        return HERD_ERR;
+    put_header(header, type, 0, (uint32_t)len);
+    iov[0].iov_base = header;
+    iov[0].iov_len = sizeof(header);
+    iov[1].iov_base = (void *)payload;
+    iov[1].iov_len = len;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_iov = iov;
+    mh.msg_iovlen = len > 0 ? 2 : 1;
+    do
+        n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS
+                   ? HERD_AGAIN
+                   : HERD_ERR;
+    return HERD_OK;
+}
+
+/*
+ * MSG_TRUNC makes recvmsg() return the datagram's real length, and the rest
+ * of a datagram larger than cap is discarded by the kernel, so an oversized
+ * frame costs the caller one error, never a desynchronised stream. Our
+ * frames are never empty, so a 0-byte read can only be the peer's close.
+ */
+int
+herd_channel_recv(int fd, char *buf, size_t cap, struct herd_msg *msg,
+                  char *err, size_t errlen)
+{
+    struct iovec iov;
+    struct msghdr mh;
+    ssize_t n;
+
+    iov.iov_base = buf;
+    iov.iov_len = cap;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    do
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return HERD_AGAIN;
+        snprintf(err, errlen, "recvmsg() failed (%d: %s)", errno,
+                 strerror(errno));
+        return HERD_ERR;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "closed");
+        return HERD_ERR;
+    }
+    if ((size_t)n > cap || (mh.msg_flags & MSG_TRUNC)) {
+        snprintf(err, errlen, "oversized frame");
+        return HERD_ERR;
+    }
+    return herd_channel_decode(buf, (size_t)n, msg, err, errlen);
+}

@@ -1,0 +1,76 @@
+/* scoreboard.h: the master's view of every worker slot, shared read-only. */
+#ifndef HERD_SCOREBOARD_H
+#define HERD_SCOREBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "common.h"
+
+/* Most slots a scoreboard holds (the bound of `workers` and SIGTTIN). */
+#define HERD_MAX_SLOTS 1024
+
+enum herd_slot_state {
+    HERD_SLOT_EMPTY = 0, /* no worker (slot unused, or between respawns) */
+    HERD_SLOT_STARTING,  /* forked, READY not seen yet */
+    HERD_SLOT_READY,     /* serving */
+    HERD_SLOT_DRAINING,  /* told to stop, finishing its connections */
+};
+
+/* One slot: the latest health of its serving worker and its history. */
+struct herd_score {
+    struct herd_health health;
+    uint32_t state;             /* enum herd_slot_state */
+    uint32_t restarts;          /* workers started in this slot after the 1st */
+    int32_t last_exit;          /* >= 0 exit status, < 0 -signal, of the last
+                                   worker that ended; 0 when none has */
+    uint64_t last_heartbeat_ms; /* CLOCK_MONOTONIC ms of the last report */
+    uint64_t started_ms;        /* CLOCK_MONOTONIC ms the worker started */
+    char route[64];             /* route running when it last crashed
+                                   (filled by later issues; "" if none) */
+};
+
+/* Server-wide figures. */
+struct herd_server_score {
+    uint32_t master_pid;
+    uint32_t generation; /* current generation of workers */
+    uint32_t nslots;     /* slots in use */
+    uint64_t reloads;    /* successful reloads */
+    uint64_t started_ms; /* CLOCK_MONOTONIC ms the master started */
+};
+
+struct herd_scoreboard;
+
+/*
+ * Create a scoreboard for up to HERD_MAX_SLOTS slots in a shared anonymous
+ * mapping, before fork, so that every worker sees the master's writes.
+ * Returns NULL with the reason in err.
+ */
+struct herd_scoreboard *herd_scoreboard_create(char *err, size_t errlen);
+
+/* Master only: publish slot's score (a seqlock write: readers never see
+   half of it). slot < HERD_MAX_SLOTS. */
+void herd_scoreboard_write(struct herd_scoreboard *sb, size_t slot,
+                           const struct herd_score *score);
+
+/* Master only: publish the server-wide figures. */
+void herd_scoreboard_write_server(struct herd_scoreboard *sb,
+                                  const struct herd_server_score *s);
+
+/* Any process: a consistent copy of slot's score. */
+void herd_scoreboard_read(const struct herd_scoreboard *sb, size_t slot,
+                          struct herd_score *out);
+
+/* Any process: a consistent copy of the server-wide figures. */
+void herd_scoreboard_read_server(const struct herd_scoreboard *sb,
+                                 struct herd_server_score *out);
+
+/* In a worker after fork: make the mapping read-only for this process.
+   HERD_OK, or HERD_ERR (mprotect failed). */
+int herd_scoreboard_protect(struct herd_scoreboard *sb);
+
+/* Unmap. Accepts NULL. */
+void herd_scoreboard_destroy(struct herd_scoreboard *sb);
+
+#endif
