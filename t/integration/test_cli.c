@@ -2,10 +2,12 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -178,4 +180,45 @@ Test(cli, unix_listener_serves, .timeout = 30)
     }
     cr_expect_eq(hh_stop(&s), 0);
     cr_expect_neq(access(sock, F_OK), 0, "socket file left behind");
+}
+
+Test(cli, log_write_failure_never_blocks, .timeout = 30)
+{
+    char yaml[512], sock[128], cmd[256], out[64];
+    int i, st, ok = 0;
+    pid_t pid;
+    FILE *p;
+
+    /* Every log write fails (ENOSPC) at debug level, where each request
+       logs a line: herd must serve and stop as usual regardless. */
+    snprintf(sock, sizeof(sock), "%s/full.sock", dir);
+    snprintf(yaml, sizeof(yaml),
+             "listen: \"unix:%s\"\nworkers: 2\n"
+             "log: { error: /dev/full, level: debug }\n"
+             "routes:\n  - { path: /, respond: { body: ok } }\n",
+             sock);
+    cr_assert_eq(hh_write_file(path, yaml), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        execl(getenv("HERD_BIN") ? getenv("HERD_BIN") : "src/herd", "herd",
+              "-c", path, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 500 && access(sock, F_OK) != 0; i++)
+        usleep(10000);
+    cr_assert_eq(access(sock, F_OK), 0, "herd did not bind %s", sock);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --max-time 5 --unix-socket %s http://x/", sock);
+    for (i = 0; i < 20; i++) {
+        p = popen(cmd, "r");
+        cr_assert_not_null(p);
+        if (fgets(out, sizeof(out), p) != NULL && strcmp(out, "ok") == 0)
+            ok++;
+        pclose(p);
+    }
+    cr_expect_eq(ok, 20, "%d of 20 requests answered", ok);
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
 }
