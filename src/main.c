@@ -1,10 +1,13 @@
 /* main.c: the herd command line: check a config, or run the master on it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "master.h"
@@ -50,9 +53,10 @@ send_signal(const struct herd_config *cfg, const char *file, int sig,
             const char *name)
 {
     char buf[32];
-    FILE *f;
+    ssize_t n;
     long pid;
     char *end;
+    int fd;
 
     if (cfg->pid_file == NULL) {
         fprintf(stderr,
@@ -61,15 +65,24 @@ send_signal(const struct herd_config *cfg, const char *file, int sig,
                 name, file);
         return 1;
     }
-    f = fopen(cfg->pid_file, "r");
-    if (f == NULL) {
+    fd = open(cfg->pid_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         fprintf(stderr, "herd: -s %s: cannot open %s (%s): is herd running?\n",
                 name, cfg->pid_file, strerror(errno));
         return 1;
     }
-    if (fgets(buf, sizeof(buf), f) == NULL)
-        buf[0] = '\0';
-    fclose(f);
+    /* The running master holds an exclusive lock on its pid file: if we
+       can lock it, the file is stale (a master killed with -9) and its pid
+       may belong to an unrelated process by now. */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        fprintf(stderr, "herd: -s %s: %s is stale: no herd holds it\n", name,
+                cfg->pid_file);
+        close(fd);
+        return 1;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
     pid = strtol(buf, &end, 10);
     if (pid <= 1 || (*end != '\n' && *end != '\0')) {
         fprintf(stderr, "herd: -s %s: %s does not hold a pid\n", name,

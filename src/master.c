@@ -549,6 +549,25 @@ unbind_pending(struct herd_master *m)
 static void start_reload(struct herd_master *m);
 static int check_user(const struct herd_config *cfg);
 
+/* How many older generations are still draining. */
+static int
+draining_generations(const struct herd_master *m)
+{
+    uint32_t seen[4];
+    const struct proc *p;
+    int n = 0, i;
+
+    for (p = m->procs; p != NULL; p = p->next) {
+        if (p->state != HERD_SLOT_DRAINING || p->generation == m->generation)
+            continue;
+        for (i = 0; i < n && seen[i] != p->generation; i++)
+            ;
+        if (i == n && n < (int)HERD_ARRAY_LEN(seen))
+            seen[n++] = p->generation;
+    }
+    return n;
+}
+
 static void
 abort_reload(struct herd_master *m, const char *why)
 {
@@ -628,8 +647,12 @@ start_reload(struct herd_master *m)
 
     if (m->stopping)
         return;
-    if (m->pending != NULL) {
-        m->reload_queued = 1; /* a burst of HUPs: one more reload after */
+    /* A burst of HUPs makes one more reload after the one in progress;
+       and while two older generations are still draining (idle keep-alive
+       clients, long requests), the next waits for one of them to finish,
+       so the number of processes stays bounded. */
+    if (m->pending != NULL || draining_generations(m) > 1) {
+        m->reload_queued = 1;
         return;
     }
     herd_log_info("reloading %s", m->path);
@@ -823,6 +846,11 @@ reap(struct herd_master *m)
     }
     trim_listeners(m);
     ensure_slots(m);
+    if (m->reload_queued && m->pending == NULL &&
+        draining_generations(m) <= 1) {
+        m->reload_queued = 0;
+        start_reload(m);
+    }
     for (s = 0; s < top && s < HERD_MAX_SLOTS; s++)
         publish_slot(m, s);
 }
@@ -834,11 +862,19 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_master *m = arg;
     const struct herd_config *cfg = m->cfg;
-    uint64_t now = mono_ms(), silent;
+    uint64_t now, silent;
     struct proc *p;
 
     (void)fd;
     (void)what;
+    /* Read what the workers sent before judging them: after the master
+       itself was stopped (SIGSTOP, a loaded host), the loop may run this
+       timer before the channels, and every worker would look hung. New
+       processes (a RETIRE spawns one) go to the list head: skipped. */
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->chan >= 0)
+            on_chan(p->chan, EV_READ, p);
+    now = mono_ms();
     for (p = m->procs; p != NULL; p = p->next) {
         if (p->killed)
             continue;
