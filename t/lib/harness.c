@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -478,4 +479,339 @@ hh_run(char *const argv[], char *out, size_t outlen)
     if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
         return -1;
     return WEXITSTATUS(st);
+}
+
+/* ---- supervision: processes, log lines, background load ---- */
+
+int
+hh_wait_exit(struct hh_server *s, int timeout_ms, int *status)
+{
+    long deadline = now_ms() + timeout_ms;
+    pid_t r;
+    int st = 0;
+
+    if (s->pid <= 0)
+        return -1;
+    while ((r = waitpid(s->pid, &st, WNOHANG)) == 0 && now_ms() < deadline)
+        sleep_ms(10);
+    if (r != s->pid)
+        return -1;
+    if (status != NULL)
+        *status = st;
+    s->pid = 0;
+    remove_dir(s->dir);
+    return 0;
+}
+
+/* State and parent of pid from /proc/PID/stat; 0, or -1 when gone. The
+   command name may hold spaces and parentheses: parse after the last ')'. */
+static int
+proc_stat(pid_t pid, char *state, pid_t *ppid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+    int pp;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL || sscanf(p + 1, " %c %d", state, &pp) != 2)
+        return -1;
+    *ppid = (pid_t)pp;
+    return 0;
+}
+
+int
+hh_children(pid_t ppid, pid_t *pids, int max, int *zombies)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t pid, parent;
+    char state;
+    int n = 0, z = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        pid = (pid_t)atoi(e->d_name);
+        if (proc_stat(pid, &state, &parent) != 0 || parent != ppid)
+            continue;
+        if (state == 'Z') {
+            z++;
+            continue;
+        }
+        if (n < max && pids != NULL)
+            pids[n] = pid;
+        n++;
+    }
+    closedir(d);
+    if (zombies != NULL)
+        *zombies = z;
+    return n;
+}
+
+int
+hh_alive(pid_t pid)
+{
+    pid_t parent;
+    char state;
+
+    return proc_stat(pid, &state, &parent) == 0 && state != 'Z';
+}
+
+int
+hh_wait_children(pid_t ppid, int n, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    int z;
+
+    do {
+        if (hh_children(ppid, NULL, 0, &z) == n && z == 0)
+            return 0;
+        sleep_ms(10);
+    } while (now_ms() < deadline);
+    return -1;
+}
+
+int
+hh_wait_gone(pid_t pid, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+
+    do {
+        if (!hh_alive(pid))
+            return 0;
+        sleep_ms(10);
+    } while (now_ms() < deadline);
+    return -1;
+}
+
+/* Call fn on each "worker S PID: serving (slot S, generation G)" line of
+   the log, oldest first. */
+static void
+each_serving(const struct hh_server *s,
+             void (*fn)(void *arg, int slot, pid_t pid, unsigned gen),
+             void *arg)
+{
+    char *log = read_file(s->log), *p;
+    int slot, wslot, pid;
+    unsigned gen;
+
+    if (log == NULL)
+        return;
+    for (p = log; (p = strstr(p, "] worker ")) != NULL; p++)
+        if (sscanf(p, "] worker %d %d: serving (slot %d, generation %u)",
+                   &wslot, &pid, &slot, &gen) == 4)
+            fn(arg, slot, (pid_t)pid, gen);
+    free(log);
+}
+
+struct serving_query {
+    int slot;
+    unsigned gen;
+    pid_t pid;
+};
+
+static void
+match_slot(void *arg, int slot, pid_t pid, unsigned gen)
+{
+    struct serving_query *q = arg;
+
+    if (slot == q->slot && (q->gen == 0 || gen == q->gen))
+        q->pid = pid;
+}
+
+pid_t
+hh_worker_pid(const struct hh_server *s, int slot, unsigned generation)
+{
+    struct serving_query q = {slot, generation, -1};
+
+    each_serving(s, match_slot, &q);
+    return q.pid;
+}
+
+static void
+match_pid(void *arg, int slot, pid_t pid, unsigned gen)
+{
+    struct serving_query *q = arg;
+
+    (void)slot;
+    if (pid == q->pid)
+        q->gen = gen;
+}
+
+unsigned
+hh_worker_generation(const struct hh_server *s, pid_t pid)
+{
+    struct serving_query q = {0, 0, pid};
+
+    each_serving(s, match_pid, &q);
+    return q.gen;
+}
+
+static void
+load_fail(struct hh_load_result *r, const char *what, int keepalive, long nth)
+{
+    r->failed++;
+    if (r->first_error[0] == '\0')
+        snprintf(r->first_error, sizeof(r->first_error),
+                 "%s client, request %ld: %s",
+                 keepalive ? "keep-alive" : "close", nth, what);
+}
+
+/* One request of a load client on *fd (connecting first when it is -1;
+   closed and set to -1 when the connection cannot be reused). */
+static void
+load_one(const struct hh_server *s, int keepalive, int *fd,
+         struct hh_load_result *r)
+{
+    static const char keep_req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char close_req[] =
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct hh_response resp;
+    char v[64], why[128];
+    long nth = r->ok + r->failed + 1;
+
+    if (*fd < 0 && (*fd = hh_connect(s)) < 0) {
+        snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+        load_fail(r, why, keepalive, nth);
+        return;
+    }
+    if (hh_send(*fd, keepalive ? keep_req : close_req, 0) != 0) {
+        snprintf(why, sizeof(why), "send: %s", strerror(errno));
+        load_fail(r, why, keepalive, nth);
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    errno = 0;
+    if (hh_read_response(*fd, &resp, 0) != 0) {
+        snprintf(why, sizeof(why), "no response (%s)",
+                 errno ? strerror(errno) : "EOF or malformed");
+        load_fail(r, why, keepalive, nth);
+        hh_response_free(&resp);
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    if (resp.status != 200) {
+        snprintf(why, sizeof(why), "status %d", resp.status);
+        load_fail(r, why, keepalive, nth);
+    } else {
+        r->ok++;
+    }
+    if (!keepalive || (hh_header(&resp, "Connection", v, sizeof(v)) != NULL &&
+                       strcasecmp(v, "close") == 0)) {
+        if (keepalive)
+            r->reconnects++;
+        close(*fd);
+        *fd = -1;
+    }
+    hh_response_free(&resp);
+}
+
+/* A load client: requests until stop is closed, then writes its result
+   to out. Writes one byte to out after its first request. */
+static void
+load_child(const struct hh_server *s, int keepalive, int stop, int out)
+{
+    struct pollfd pfd = {stop, POLLIN, 0};
+    struct hh_load_result r;
+    int fd = -1;
+
+    memset(&r, 0, sizeof(r));
+    load_one(s, keepalive, &fd, &r);
+    if (write(out, "r", 1) != 1)
+        _exit(1);
+    while (poll(&pfd, 1, 0) == 0)
+        load_one(s, keepalive, &fd, &r);
+    if (fd >= 0)
+        close(fd);
+    _exit(write(out, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+}
+
+int
+hh_load_start(struct hh_load *l, const struct hh_server *s, int keepalive,
+              int closers)
+{
+    int ctl[2], res[2], i;
+    char c;
+    pid_t pid;
+
+    memset(l, 0, sizeof(*l));
+    l->stop = -1;
+    if (keepalive + closers > HH_LOAD_MAX || pipe2(ctl, O_CLOEXEC) < 0)
+        return -1;
+    l->stop = ctl[1];
+    for (i = 0; i < keepalive + closers; i++) {
+        if (pipe2(res, O_CLOEXEC) < 0)
+            goto fail;
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0) {
+            close(res[0]);
+            close(res[1]);
+            goto fail;
+        }
+        if (pid == 0) {
+            close(ctl[1]);
+            close(res[0]);
+            load_child(s, i < keepalive, ctl[0], res[1]);
+        }
+        close(res[1]);
+        l->pids[l->n] = pid;
+        l->results[l->n] = res[0];
+        l->n++;
+    }
+    close(ctl[0]);
+    /* Return once every client has made its first request, so that what
+       the caller does next happens under load. */
+    for (i = 0; i < l->n; i++) {
+        struct pollfd pfd = {l->results[i], POLLIN, 0};
+        if (poll(&pfd, 1, 10000) != 1 || read(l->results[i], &c, 1) != 1) {
+            hh_load_stop(l, NULL);
+            return -1;
+        }
+    }
+    return 0;
+fail:
+    close(ctl[0]);
+    hh_load_stop(l, NULL);
+    return -1;
+}
+
+int
+hh_load_stop(struct hh_load *l, struct hh_load_result *r)
+{
+    struct hh_load_result one;
+    int i, rc = 0;
+
+    if (r != NULL)
+        memset(r, 0, sizeof(*r));
+    if (l->stop >= 0)
+        close(l->stop);
+    l->stop = -1;
+    for (i = 0; i < l->n; i++) {
+        if (read(l->results[i], &one, sizeof(one)) != (ssize_t)sizeof(one)) {
+            rc = -1;
+        } else if (r != NULL) {
+            r->ok += one.ok;
+            r->failed += one.failed;
+            r->reconnects += one.reconnects;
+            if (r->first_error[0] == '\0')
+                memcpy(r->first_error, one.first_error, sizeof(r->first_error));
+        }
+        close(l->results[i]);
+        waitpid(l->pids[i], NULL, 0);
+    }
+    l->n = 0;
+    return rc;
 }

@@ -78,4 +78,72 @@ int hh_run(char *const argv[], char *out, size_t outlen);
 /* Write text to a new file path. 0 or -1. */
 int hh_write_file(const char *path, const char *text);
 
+/* ---- supervision: processes, log lines, background load ---- */
+
+/*
+ * Wait until the master exits by itself (it is not signalled), for up to
+ * timeout_ms. On exit the temp dir is removed, s->pid set to 0 and the
+ * raw wait(2) status stored in *status; returns 0. Returns -1 on timeout
+ * (the server is left running: hh_stop it).
+ */
+int hh_wait_exit(struct hh_server *s, int timeout_ms, int *status);
+
+/*
+ * The children of ppid, found by scanning /proc/PID/stat: up to max pids
+ * that are not zombies go into pids (may be NULL when max is 0). Returns
+ * how many live children there are; *zombies (when not NULL) gets the
+ * number of children in state Z.
+ */
+int hh_children(pid_t ppid, pid_t *pids, int max, int *zombies);
+
+/* 1 when pid exists and is not a zombie, else 0. */
+int hh_alive(pid_t pid);
+
+/* Poll (every 10 ms, up to timeout_ms) until ppid has exactly n live
+   children and no zombies. 0 when it does, -1 otherwise. */
+int hh_wait_children(pid_t ppid, int n, int timeout_ms);
+
+/* Poll until pid is gone (or a zombie). 0 when it is, -1 otherwise. */
+int hh_wait_gone(pid_t pid, int timeout_ms);
+
+/*
+ * From the log's "worker S PID: serving (slot S, generation G)" lines:
+ * the pid of the last worker that started serving slot in generation
+ * (0: any generation), or -1.
+ */
+pid_t hh_worker_pid(const struct hh_server *s, int slot, unsigned generation);
+
+/* The generation the worker pid logged it serves, or 0 when it did not. */
+unsigned hh_worker_generation(const struct hh_server *s, pid_t pid);
+
+#define HH_LOAD_MAX 8
+
+/*
+ * Background clients, each a forked process sending "GET / HTTP/1.1" in
+ * a tight loop until hh_load_stop: keepalive of them reuse a connection
+ * (opening a new one only after a response says Connection: close), the
+ * other closers open one connection per request. A request fails when
+ * connecting, sending or reading fails or the status is not 200.
+ */
+struct hh_load {
+    int n;
+    pid_t pids[HH_LOAD_MAX];
+    int results[HH_LOAD_MAX]; /* read ends: each child's hh_load_result */
+    int stop;                 /* write end: closing it stops the children */
+};
+
+struct hh_load_result {
+    long ok, failed;
+    long reconnects;       /* keep-alive clients: Connection: close seen */
+    char first_error[200]; /* the first failure, "" when none */
+};
+
+/* Start keepalive + closers (at most HH_LOAD_MAX) clients. 0 or -1. */
+int hh_load_start(struct hh_load *l, const struct hh_server *s, int keepalive,
+                  int closers);
+
+/* Stop the clients, wait for them and add up their results in r. 0, or
+   -1 when a client could not report. */
+int hh_load_stop(struct hh_load *l, struct hh_load_result *r);
+
 #endif
