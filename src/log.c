@@ -111,6 +111,12 @@ herd_log(enum herd_log_level level, const char *fmt, ...)
     }
 }
 
+const char *
+herd_log_path(void)
+{
+    return log_path[0] ? log_path : NULL;
+}
+
 void
 herd_log_tee_stderr(int on)
 {

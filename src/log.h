@@ -20,6 +20,9 @@ int herd_log_open(const char *path, enum herd_log_level level, char *err,
  */
 int herd_log_reopen(char *err, size_t errlen);
 
+/* The file the log writes to, or NULL for stderr. */
+const char *herd_log_path(void);
+
 /* While on, lines also go to stderr when the log is a file: start-up
    errors are seen at the prompt, not only in the file. */
 void herd_log_tee_stderr(int on);

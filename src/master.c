@@ -904,6 +904,22 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- signals ---- */
 
+/* A log file the master (re)created must be one the workers, running as
+   user, can open again on the next SIGUSR1. */
+static void
+log_file_to_user(const struct herd_config *cfg)
+{
+    const char *path = herd_log_path();
+    struct passwd *pw;
+
+    if (path == NULL || cfg->user == NULL || geteuid() != 0)
+        return;
+    pw = getpwnam(cfg->user);
+    if (pw != NULL && chown(path, pw->pw_uid, (gid_t)-1) < 0)
+        herd_log_warn("chown(\"%s\") failed (%d: %s)", path, errno,
+                      strerror(errno));
+}
+
 static void
 signal_workers(struct herd_master *m, int sig)
 {
@@ -974,9 +990,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         start_reload(m);
         return;
     case SIGUSR1:
-        herd_log_info("SIGUSR1: reopening log files");
         if (herd_log_reopen(err, sizeof(err)) != HERD_OK)
             herd_log_error("reopening the error log: %s", err);
+        else
+            herd_log_info("SIGUSR1: reopened the error log");
+        log_file_to_user(m->cfg);
         signal_workers(m, SIGUSR1);
         return;
     case SIGTTIN:
@@ -1181,6 +1199,7 @@ herd_master_run(struct herd_config *cfg, const char *path)
         fprintf(stderr, "herd: error log: %s\n", err);
         goto done;
     }
+    log_file_to_user(cfg);
     herd_log_tee_stderr(1);
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();

@@ -1,6 +1,7 @@
 /* test_supervision.c: the master: respawn, hung workers, signals, reload. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,9 +539,10 @@ Test(supervision, usr1_reopens_the_error_log)
     snprintf(line, sizeof(line),
              "worker 0 %d: stop requested by the master: draining", (int)w0);
     wait_log(line, 1);
-    /* The master logs the signal before reopening: that line went to the
-       renamed file, and nothing after it. */
-    cr_expect_eq(hh_log_count(&renamed, "SIGUSR1: reopening log files"), 1);
+    /* The master says so in the new file, and nothing after the reopen
+       went to the renamed one. */
+    cr_expect_eq(hh_log_count(&srv, "SIGUSR1: reopened the error log"), 1);
+    cr_expect_eq(hh_log_count(&renamed, "SIGUSR1"), 0);
     cr_expect_eq(hh_log_count(&renamed, "reloading "), 0);
     cr_expect_eq(hh_log_count(&renamed, "draining"), 0);
 }
@@ -672,4 +674,64 @@ Test(supervision, signal_option_refuses_a_stale_pid_file, .init = make_pid_dir)
              "herd: -s stop: %s is stale: no herd holds it\n", pid_path);
     cr_expect_str_eq(out, expect);
     unlink(conf);
+}
+
+/* The real uid of pid, from /proc, or -1. */
+static long
+proc_uid(pid_t pid)
+{
+    char path[64], line[256];
+    long uid = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Uid: %ld", &uid) == 1)
+            break;
+    fclose(f);
+    return uid;
+}
+
+Test(supervision, workers_run_as_user_master_keeps_root)
+{
+    struct passwd *pw = getpwnam("nobody");
+    pid_t kids[8];
+    int n, z, i;
+
+    if (geteuid() != 0 || pw == NULL)
+        cr_skip_test("needs root and a \"nobody\" user");
+    start(2, "v1", "user: nobody\n");
+    n = hh_children(srv.pid, kids, 8, &z);
+    cr_assert_eq(n, 2);
+    for (i = 0; i < n; i++)
+        cr_expect_eq(proc_uid(kids[i]), (long)pw->pw_uid,
+                     "worker %d runs as uid %ld", (int)kids[i],
+                     proc_uid(kids[i]));
+    cr_expect_eq(proc_uid(srv.pid), 0, "the master dropped root");
+    cr_expect_eq(get(NULL, 0), 200);
+    /* logrotate: the workers, no longer root, must reopen the new file
+       the master created. */
+    {
+        char old[400];
+        int k;
+        snprintf(old, sizeof(old), "%s.1", srv.log);
+        /* The log's directory must let the user in, as in real life. */
+        cr_assert_eq(chmod(srv.dir, 0711), 0);
+        cr_assert_eq(rename(srv.log, old), 0);
+        cr_assert_eq(kill(srv.pid, SIGUSR1), 0);
+        wait_log("SIGUSR1: reopened", 1);
+        for (k = 0; k < 200 && hh_log_count(&srv, "GET / 200") < 1; k++)
+            get(NULL, 0);
+        cr_expect_geq(hh_log_count(&srv, "GET / 200"), 1,
+                      "the workers do not write to the reopened log");
+        cr_expect_eq(hh_log_count(&srv, "reopening the error log"), 0);
+        unlink(old);
+    }
+    /* A reload (which binds as the master) still works. */
+    rewrite(2, "v2", "user: nobody\n");
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    cr_expect_eq(wait_body("v2", WAIT_MS), 0);
 }
