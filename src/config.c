@@ -38,6 +38,7 @@
 #define DESCRIBE_LEN         (SHOW_LEN + 32)
 #define WORKERS_MAX          1024
 #define DEFAULT_BACKLOG      511
+#define MAX_TRUSTED          1024
 
 /* Units for the bounds and defaults in the key tables. */
 #define SECOND 1000ull
@@ -611,6 +612,7 @@ enum key_type {
     KEY_SIZE,     /* herd_parse_size, in bytes, within min..max */
     KEY_STRING,   /* non-empty scalar, strdup'd into a char * */
     KEY_ENUM,     /* one of names[], stored as its index */
+    KEY_BOOL,     /* true or false, stored as 1 or 0 */
     KEY_SECTION,  /* nested mapping described by sub */
     KEY_CUSTOM,   /* parsed by set */
 };
@@ -887,6 +889,33 @@ set_enum(struct loader *ld, const struct key_def *k, const struct node *v,
                      show(shown, v->text, v->len, 1), expected);
 }
 
+/* YAML 1.2's core schema booleans, unquoted; "yes" and "on" are not. */
+static int
+set_bool(struct loader *ld, const struct key_def *k, const struct node *v,
+         void *field, const char *path)
+{
+    static const char *const yes[] = {"true", "True", "TRUE"};
+    static const char *const no[] = {"false", "False", "FALSE"};
+    size_t i;
+
+    if (v == NULL) {
+        store_uint(field, k->size, k->def);
+        return HERD_OK;
+    }
+    for (i = 0; v->kind == NODE_SCALAR && v->plain && i < HERD_ARRAY_LEN(yes);
+         i++) {
+        if (strcmp(v->text, yes[i]) == 0 && strlen(yes[i]) == v->len) {
+            store_uint(field, k->size, 1);
+            return HERD_OK;
+        }
+        if (strcmp(v->text, no[i]) == 0 && strlen(no[i]) == v->len) {
+            store_uint(field, k->size, 0);
+            return HERD_OK;
+        }
+    }
+    return type_error(ld, v, path, "true or false");
+}
+
 static int apply_map(struct loader *ld, const struct node *map,
                      const struct table *t, void *obj, const char *path);
 
@@ -909,6 +938,8 @@ set_value(struct loader *ld, const struct key_def *k, const struct node *v,
         return set_string(ld, k, v, field, path);
     case KEY_ENUM:
         return set_enum(ld, k, v, field, path);
+    case KEY_BOOL:
+        return set_bool(ld, k, v, field, path);
     case KEY_SECTION:
         /* "limits:" with nothing under it means all defaults. */
         if (v != NULL && is_null(v))
@@ -1277,6 +1308,10 @@ static const struct key_def listen_keys[] = {
      .min = 1,
      .max = 65535,
      .def = DEFAULT_BACKLOG},
+    {.name = "proxy_protocol",
+     .type = KEY_BOOL,
+     FIELD(struct herd_listen, proxy_protocol),
+     .def = 0},
 };
 
 static const struct table listen_table = {
@@ -1489,6 +1524,59 @@ check_top(struct loader *ld, const struct node *map, void *obj,
         return FAIL_NODE(ld, group, at,
                          "requires \"user\" (without it workers keep the "
                          "master's user and group)");
+    }
+    return HERD_OK;
+}
+
+/* ---- proxy --------------------------------------------------------------- */
+
+/* One entry of proxy.trusted, parsed by the cidr module. */
+static int
+read_trusted(struct loader *ld, const struct node *v, struct herd_cidr *out,
+             const char *path)
+{
+    char why[HERD_ERR_LEN];
+    const char *text = NULL;
+
+    if (scalar_text(ld, v, path, "an address such as 10.0.0.0/8, or unix",
+                    &text) != HERD_OK)
+        return HERD_ERR;
+    if (herd_cidr_parse(text, v->len, out, why, sizeof(why)) != HERD_OK)
+        return FAIL_NODE(ld, v, path, "%s", why);
+    return HERD_OK;
+}
+
+/* A list of addresses and CIDRs (or just one); absent or []: nobody. */
+static int
+set_trusted(struct loader *ld, const struct key_def *k, const struct node *v,
+            void *obj, const char *path)
+{
+    struct herd_config *cfg = obj;
+    char at[PATH_LEN];
+    size_t i, n;
+
+    (void)k;
+    if (v == NULL)
+        return HERD_OK;
+    if (v->kind == NODE_MAPPING || is_null(v))
+        return type_error(ld, v, path,
+                          "a list of addresses such as [127.0.0.1/32, unix]");
+    n = v->kind == NODE_SEQUENCE ? v->nkids : 1;
+    if (n == 0)
+        return HERD_OK;
+    if (n > MAX_TRUSTED)
+        return FAIL_NODE(ld, v, path, "too many entries (at most %d)",
+                         MAX_TRUSTED);
+    cfg->proxy.trusted = calloc(n, sizeof(*cfg->proxy.trusted));
+    if (cfg->proxy.trusted == NULL)
+        return out_of_memory(ld);
+    cfg->proxy.ntrusted = n;
+    if (v->kind != NODE_SEQUENCE)
+        return read_trusted(ld, v, &cfg->proxy.trusted[0], path);
+    for (i = 0; i < n; i++) {
+        index_path(at, path, i);
+        if (read_trusted(ld, v->kids[i], &cfg->proxy.trusted[i], at) != HERD_OK)
+            return HERD_ERR;
     }
     return HERD_OK;
 }
@@ -1937,6 +2025,25 @@ static const struct table log_table = {
 };
 _Static_assert(HERD_ARRAY_LEN(log_keys) <= MAX_TABLE_KEYS, "log_keys");
 
+static const char *const client_headers[] = {"x-forwarded-for", "forwarded",
+                                             NULL};
+
+static const struct key_def proxy_keys[] = {
+    {.name = "trusted", .type = KEY_CUSTOM, .set = set_trusted},
+    {.name = "client_header",
+     .type = KEY_ENUM,
+     FIELD(struct herd_config, proxy.client_header),
+     .names = client_headers,
+     .def = HERD_PROXY_XFF},
+};
+
+static const struct table proxy_table = {
+    proxy_keys, HERD_ARRAY_LEN(proxy_keys), NULL, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(proxy_keys) <= MAX_TABLE_KEYS, "proxy_keys");
+_Static_assert(HERD_PROXY_XFF == 0 && HERD_PROXY_FORWARDED == 1,
+               "client_headers[] follows enum herd_proxy_source");
+
 static const struct key_def top_keys[] = {
     {.name = "listen", .type = KEY_CUSTOM, .set = set_listen},
     {.name = "workers",
@@ -1958,6 +2065,7 @@ static const struct key_def top_keys[] = {
      FIELD(struct herd_config, pid_file)},
     {.name = "limits", .type = KEY_SECTION, .offset = 0, .sub = &limits_table},
     {.name = "log", .type = KEY_SECTION, .offset = 0, .sub = &log_table},
+    {.name = "proxy", .type = KEY_SECTION, .offset = 0, .sub = &proxy_table},
     {.name = "routes", .type = KEY_CUSTOM, .set = set_routes},
 };
 
@@ -2095,6 +2203,7 @@ herd_config_free(struct herd_config *cfg)
         }
     }
     free(cfg->routes);
+    free(cfg->proxy.trusted);
     free(cfg->user);
     free(cfg->group);
     free(cfg->pid_file);

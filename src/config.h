@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "common.h"
+#include "proxy.h"
 
 /* A config error carries a file:line:col prefix, so it may be long. */
 #define HERD_CONFIG_ERR_LEN 1024
@@ -22,6 +24,8 @@ struct herd_listen {
     int has_mode;
     int backlog;   /* listen(2) backlog; default 511 */
     int line, col; /* where the entry starts, 1-based */
+    /* 1: each connection starts with a PROXY v1 or v2 header; default 0 */
+    int proxy_protocol;
 };
 
 /* HTTP methods a route accepts, as a bit mask. HEAD follows GET. */
@@ -101,6 +105,12 @@ struct herd_config {
         char *error;               /* "stderr" or a file path */
         enum herd_log_level level; /* default info */
     } log;
+
+    struct {
+        struct herd_cidr *trusted; /* whose forwarding headers count */
+        size_t ntrusted;           /* 0 (default): nobody's */
+        enum herd_proxy_source client_header; /* default X-Forwarded-For */
+    } proxy;
 
     struct herd_route_conf *routes; /* in file order */
     size_t nroutes;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "router.h"
 
@@ -233,6 +234,10 @@ Test(config, defaults_when_keys_are_absent)
     cr_assert_null(cfg->user);
     cr_assert_null(cfg->group);
     cr_assert_null(cfg->pid_file);
+    cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
+    cr_assert_eq(cfg->proxy.ntrusted, 0, "nobody is trusted by default");
+    cr_assert_null(cfg->proxy.trusted);
+    cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
     herd_config_free(cfg);
 }
 
@@ -611,7 +616,7 @@ Test(config_errors, unknown_key_lists_known_ones)
 {
     error_is("foo: 1\n", "herd.yaml:1:1: unknown key \"foo\" (expected one "
                          "of: listen, workers, worker, user, group, pid_file, "
-                         "limits, log, routes)");
+                         "limits, log, proxy, routes)");
     error_is("worker: { period: 1s }\n",
              "herd.yaml:1:11: worker: unknown key \"period\" (expected one "
              "of: heartbeat, timeout, shutdown_timeout, max_requests, "
@@ -877,9 +882,12 @@ Test(config_errors, listen_map_errors)
     error_is("listen:\n  - { address: unix:/x, mode: 1777 }\n",
              "herd.yaml:2:31: listen[0].mode: invalid mode \"1777\" "
              "(expected octal permission bits such as \"0660\")");
-    error_is("listen:\n  - { address: unix:/x, proxy_protocol: true }\n",
-             "herd.yaml:2:25: listen[0]: unknown key \"proxy_protocol\" "
-             "(expected one of: address, mode, backlog)");
+    error_is("listen:\n  - { address: unix:/x, proxy_protocl: true }\n",
+             "herd.yaml:2:25: listen[0]: unknown key \"proxy_protocl\" "
+             "(did you mean \"proxy_protocol\"?)");
+    error_is("listen:\n  - { address: unix:/x, tls: true }\n",
+             "herd.yaml:2:25: listen[0]: unknown key \"tls\" "
+             "(expected one of: address, mode, backlog, proxy_protocol)");
     error_is("listen:\n  - [a]\n", "herd.yaml:2:5: listen[0]: expected an "
                                    "address or a mapping, got a list");
 }
@@ -1194,6 +1202,9 @@ Test(config_file, default_conf_loads)
     cr_assert_null(cfg->user, "the default run is unprivileged");
     cr_assert_null(cfg->group);
     cr_assert_null(cfg->pid_file);
+    cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
+    cr_assert_eq(cfg->proxy.ntrusted, 0);
+    cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
     cr_assert_eq(cfg->nroutes, 1);
     r = &cfg->routes[0];
     cr_assert_str_eq(r->path, "/");
@@ -1205,6 +1216,202 @@ Test(config_file, default_conf_loads)
     cr_assert_str_eq(r->u.respond.headers[0].name, "Content-Type");
     cr_assert_str_eq(r->u.respond.headers[0].value, "text/plain");
     herd_config_free(cfg);
+}
+
+/* ---- proxy --------------------------------------------------------------- */
+
+static const char *
+cidr_text(const struct herd_cidr *c)
+{
+    static char buf[HERD_CIDR_STRLEN];
+
+    herd_cidr_format(c, buf, sizeof(buf));
+    return buf;
+}
+
+Test(config, proxy_trusted_and_client_header)
+{
+    struct herd_config *cfg =
+        load_ok("proxy:\n"
+                "  trusted: [127.0.0.1/32, \"::1/128\", unix, 10.0.0.0/8,\n"
+                "            192.168.1.7, \"2001:db8::/32\", "
+                "\"::ffff:172.16.0.0/108\"]\n"
+                "  client_header: forwarded\n");
+
+    cr_assert_eq(cfg->proxy.ntrusted, 7);
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[0]), "127.0.0.1/32");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[1]), "::1/128");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[2]), "unix");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[3]), "10.0.0.0/8");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[4]), "192.168.1.7/32");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[5]), "2001:db8::/32");
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[6]), "172.16.0.0/12");
+    cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_FORWARDED);
+    herd_config_free(cfg);
+
+    cfg = load_ok("proxy:\n"
+                  "  trusted:\n"
+                  "    - 10.0.0.0/8\n"
+                  "    - unix\n"
+                  "  client_header: x-forwarded-for\n");
+    cr_assert_eq(cfg->proxy.ntrusted, 2);
+    cr_assert_eq(cfg->proxy.trusted[1].family, AF_UNIX);
+    cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
+    herd_config_free(cfg);
+
+    /* One entry without a list, an empty list, an empty section. */
+    cfg = load_ok("proxy: { trusted: 10.0.0.0/8 }\n");
+    cr_assert_eq(cfg->proxy.ntrusted, 1);
+    cr_assert_str_eq(cidr_text(&cfg->proxy.trusted[0]), "10.0.0.0/8");
+    herd_config_free(cfg);
+    cfg = load_ok("proxy: { trusted: [] }\n");
+    cr_assert_eq(cfg->proxy.ntrusted, 0);
+    cr_assert_null(cfg->proxy.trusted);
+    herd_config_free(cfg);
+    cfg = load_ok("proxy:\n");
+    cr_assert_eq(cfg->proxy.ntrusted, 0);
+    cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
+    herd_config_free(cfg);
+}
+
+Test(config, listen_proxy_protocol)
+{
+    struct herd_config *cfg =
+        load_ok("listen:\n"
+                "  - { address: 127.0.0.1:0, proxy_protocol: true }\n"
+                "  - { address: unix:h.sock, proxy_protocol: false }\n"
+                "  - { address: \"[::1]:0\", proxy_protocol: True }\n"
+                "  - { address: 127.0.0.1:1, proxy_protocol: FALSE }\n"
+                "  - 127.0.0.1:2\n");
+
+    cr_assert_eq(cfg->nlisten, 5);
+    cr_assert_eq(cfg->listen[0].proxy_protocol, 1);
+    cr_assert_eq(cfg->listen[1].proxy_protocol, 0);
+    cr_assert_eq(cfg->listen[2].proxy_protocol, 1);
+    cr_assert_eq(cfg->listen[3].proxy_protocol, 0);
+    cr_assert_eq(cfg->listen[4].proxy_protocol, 0);
+    herd_config_free(cfg);
+}
+
+Test(config_errors, proxy_trusted)
+{
+    error_is("proxy:\n"
+             "  trusted:\n"
+             "    - 127.0.0.1/32\n"
+             "    - 10.0.0.1/8\n",
+             "herd.yaml:4:7: proxy.trusted[1]: host bits set after the /8 "
+             "prefix (did you mean 10.0.0.0/8?)");
+    error_is("proxy: { trusted: [unix, localhost] }\n",
+             "herd.yaml:1:26: proxy.trusted[1]: expected an IP address, a "
+             "CIDR such as 10.0.0.0/8, or unix, got \"localhost\"");
+    error_is("proxy: { trusted: [10.0.0.0/33] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: invalid prefix length "
+             "\"/33\" (expected 0..32 for IPv4)");
+    error_is("proxy: { trusted: [\"::/129\"] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: invalid prefix length "
+             "\"/129\" (expected 0..128 for IPv6)");
+    error_is("proxy: { trusted: [10.0.0.0/] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: missing prefix length after "
+             "\"/\"");
+    error_is("proxy: { trusted: [1.2.3.256] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: invalid IPv4 address "
+             "\"1.2.3.256\"");
+    error_is("proxy: { trusted: [\"2001:db8::g\"] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: invalid IPv6 address "
+             "\"2001:db8::g\"");
+    error_is("proxy: { trusted: [\"[::1]\"] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: write IPv6 addresses without "
+             "brackets, as in ::1/128");
+    error_is("proxy: { trusted: [unix/0] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: unix takes no prefix length");
+    error_is("proxy: { trusted: [\"\"] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: empty value (expected an IP "
+             "address, a CIDR such as 10.0.0.0/8, or unix)");
+    error_is("proxy: { trusted: 10.0.0.1/8 }\n",
+             "herd.yaml:1:19: proxy.trusted: host bits set after the /8 "
+             "prefix (did you mean 10.0.0.0/8?)");
+    error_is("proxy: { trusted: [[10.0.0.0/8]] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: expected an address such as "
+             "10.0.0.0/8, or unix, got a list");
+    error_is("proxy: { trusted: [~] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: expected an address such as "
+             "10.0.0.0/8, or unix, got null");
+    error_is("proxy: { trusted: [\"1.2.3.4\\0\"] }\n",
+             "herd.yaml:1:20: proxy.trusted[0]: must not contain NUL bytes");
+    error_is("proxy: { trusted: { a: 1 } }\n",
+             "herd.yaml:1:19: proxy.trusted: expected a list of addresses "
+             "such as [127.0.0.1/32, unix], got a mapping");
+    error_is("proxy:\n  trusted:\n",
+             "herd.yaml:2:11: proxy.trusted: expected a list of addresses "
+             "such as [127.0.0.1/32, unix], got an empty value");
+    error_is("proxy: [10.0.0.0/8]\n",
+             "herd.yaml:1:8: proxy: expected a mapping, got a list");
+    error_is("proxy: { trustd: [] }\n",
+             "herd.yaml:1:10: proxy: unknown key \"trustd\" (did you mean "
+             "\"trusted\"?)");
+    error_is("proxy: { real_ip: x }\n",
+             "herd.yaml:1:10: proxy: unknown key \"real_ip\" (expected one "
+             "of: trusted, client_header)");
+}
+
+Test(config_errors, proxy_trusted_too_many)
+{
+    size_t i, n = 1025, o = 0;
+    char *yaml = malloc(n * 16 + 64);
+
+    cr_assert_not_null(yaml);
+    o += (size_t)sprintf(yaml + o, "proxy: { trusted: [");
+    for (i = 0; i < n; i++)
+        o += (size_t)sprintf(yaml + o, "%s10.%zu.%zu.1", i ? ", " : "", i / 256,
+                             i % 256);
+    sprintf(yaml + o, "] }\n");
+    error_is(yaml, "herd.yaml:1:19: proxy.trusted: too many entries (at "
+                   "most 1024)");
+    /* 1024 is fine. */
+    o = (size_t)sprintf(yaml, "proxy: { trusted: [");
+    for (i = 0; i < n - 1; i++)
+        o += (size_t)sprintf(yaml + o, "%s10.%zu.%zu.1", i ? ", " : "", i / 256,
+                             i % 256);
+    sprintf(yaml + o, "] }\n");
+    herd_config_free(load_ok(yaml));
+    free(yaml);
+}
+
+Test(config_errors, proxy_client_header)
+{
+    error_is("proxy: { client_header: x-real-ip }\n",
+             "herd.yaml:1:25: proxy.client_header: invalid value "
+             "\"x-real-ip\" (expected one of: x-forwarded-for, forwarded)");
+    error_is("proxy: { client_header: X-Forwarded-For }\n",
+             "herd.yaml:1:25: proxy.client_header: invalid value "
+             "\"X-Forwarded-For\" (expected one of: x-forwarded-for, "
+             "forwarded)");
+    error_is("proxy: { client_header: [forwarded] }\n",
+             "herd.yaml:1:25: proxy.client_header: expected a string, got a "
+             "list");
+}
+
+Test(config_errors, proxy_protocol_is_a_boolean)
+{
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: yes }\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got \"yes\"");
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: \"true\" "
+             "}\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got the quoted string \"true\"");
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: 1 }\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got \"1\"");
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: }\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got an empty value");
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: [true] }\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got a list");
+    error_is("listen:\n  - { address: \"*:80\", proxy_protocol: tRUE }\n",
+             "herd.yaml:2:40: listen[0].proxy_protocol: expected true or "
+             "false, got \"tRUE\"");
 }
 
 /* ---- robustness ---------------------------------------------------------- */
