@@ -268,7 +268,11 @@ worker_init(struct herd_worker *w, const struct herd_config *cfg,
     tv.tv_sec = (time_t)(cfg->limits.keepalive_timeout_ms / 1000);
     tv.tv_usec = (suseconds_t)(cfg->limits.keepalive_timeout_ms % 1000) * 1000;
     w->tv_keepalive = event_base_init_common_timeout(w->base, &tv);
-    if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL)
+    tv.tv_sec = (time_t)(cfg->limits.send_timeout_ms / 1000);
+    tv.tv_usec = (suseconds_t)(cfg->limits.send_timeout_ms % 1000) * 1000;
+    w->tv_send = event_base_init_common_timeout(w->base, &tv);
+    if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL ||
+        w->tv_send == NULL)
         return HERD_ERR;
     herd_worker_accept_resume(w);
     return HERD_OK;

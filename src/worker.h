@@ -77,6 +77,7 @@ struct herd_worker {
     const struct timeval *tv_header;
     const struct timeval *tv_body;
     const struct timeval *tv_keepalive;
+    const struct timeval *tv_send;
 
     uint64_t requests;
 };
