@@ -96,14 +96,17 @@ on_accept(evutil_socket_t fd, short what, void *arg)
                 /* Spinning on a full descriptor table would burn the CPU:
                    stop accepting and try again shortly. */
                 struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
-                herd_log_error("accept4() failed (%d: %s), pausing accept "
-                               "for %d ms",
-                               errno, strerror(errno), ACCEPT_RETRY_MS);
+                if (!w->accept_failing)
+                    herd_log_error("accept4() failed (%d: %s), pausing "
+                                   "accept for %d ms at a time",
+                                   errno, strerror(errno), ACCEPT_RETRY_MS);
+                w->accept_failing = 1;
                 herd_worker_accept_pause(w);
                 evtimer_add(w->accept_retry, &tv);
             }
             return; /* EAGAIN: the queue is empty */
         }
+        w->accept_failing = 0;
         herd_conn_accept(w, cfd, a->tcp);
         if (w->nconns >= w->cfg->limits.max_connections) {
             herd_worker_accept_pause(w);

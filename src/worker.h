@@ -60,6 +60,7 @@ struct herd_worker {
     struct event *drain_timer;
     int accepting;
     int draining;
+    int accept_failing; /* EMFILE and the like: logged once per episode */
 
     /* Connections: every live one on a list, freed ones for reuse. */
     struct herd_conn *conns;
