@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
 #include "harness.h"
 
 /*
@@ -19,15 +20,6 @@
  * the worker that served it must still be the one serving: no crash, no
  * respawn.
  */
-
-#define LIMITS                                                                 \
-    "limits: { header_timeout: 1s, body_timeout: 1s, body_min_rate: 100, "     \
-    "send_timeout: 1s, keepalive_timeout: 5s, max_header_size: 1k, "           \
-    "max_body_size: 64 }\n"
-
-static const char *const base_yaml =
-    "workers: 1\n" LIMITS "routes:\n"
-    "  - { path: /, methods: [GET, POST, PUT], respond: { body: ok } }\n";
 
 static struct hh_server srv;
 static int worker_pid;
@@ -52,7 +44,7 @@ start_yaml(const char *yaml)
 static void
 start(void)
 {
-    start_yaml(base_yaml);
+    start_yaml(HH_CASES_YAML);
 }
 
 /* The worker that started the test still serves, and nothing died. */
@@ -79,293 +71,13 @@ stop(void)
     }
 }
 
-/* ---- the rules, one case each ---- */
-
-struct hcase {
-    const char *name;
-    const char *bytes; /* NULL: built by gen */
-    size_t len;
-    int status;
-    int closes;
-    size_t (*gen)(char *buf, size_t cap);
-};
-
-#define OK(name, lit)                                                          \
-    {                                                                          \
-        name, lit, sizeof(lit) - 1, 200, 0, NULL                               \
-    }
-#define NO(name, lit, status)                                                  \
-    {                                                                          \
-        name, lit, sizeof(lit) - 1, status, 1, NULL                            \
-    }
-#define GEN(name, fn, status, closes)                                          \
-    {                                                                          \
-        name, NULL, 0, status, closes, fn                                      \
-    }
-
-#define GET1 "GET / HTTP/1.1\r\nHost: x\r\n"
-#define POST "POST / HTTP/1.1\r\nHost: x\r\n"
-#define CHNK POST "Transfer-Encoding: chunked\r\n\r\n"
-
-static size_t
-repeat(char *buf, size_t cap, const char *head, const char *unit, int n,
-       const char *tail)
-{
-    size_t len = 0;
-    int i;
-
-    len += (size_t)snprintf(buf + len, cap - len, "%s", head);
-    for (i = 0; i < n && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s", unit);
-    len += (size_t)snprintf(buf + len, cap - len, "%s", tail);
-    cr_assert_lt(len, cap);
-    return len;
-}
-
-static size_t
-gen_big_head(char *buf, size_t cap)
-{
-    return repeat(buf, cap, GET1 "X-Big: ", "a", 1100, "\r\n\r\n");
-}
-
-static size_t
-gen_long_target(char *buf, size_t cap)
-{
-    return repeat(buf, cap, "GET /", "a", 1100, " HTTP/1.1\r\nHost: x\r\n\r\n");
-}
-
-static size_t
-gen_100_headers(char *buf, size_t cap)
-{
-    return repeat(buf, cap, "GET / HTTP/1.1\r\n", "a:b\r\n", 99,
-                  "Host: x\r\n\r\n");
-}
-
-static size_t
-gen_101_headers(char *buf, size_t cap)
-{
-    return repeat(buf, cap, "GET / HTTP/1.1\r\n", "a:b\r\n", 100,
-                  "Host: x\r\n\r\n");
-}
-
-static size_t
-gen_10000_headers(char *buf, size_t cap)
-{
-    return repeat(buf, cap, GET1, "a:b\r\n", 10000, "\r\n");
-}
-
-static size_t
-gen_long_chunk_ext(char *buf, size_t cap)
-{
-    return repeat(buf, cap, CHNK "1;", "e", 600, "\r\nx\r\n0\r\n\r\n");
-}
-
-static size_t
-gen_many_leading_crlf(char *buf, size_t cap)
-{
-    return repeat(buf, cap, "", "\r\n", 600, GET1 "\r\n");
-}
-
-static const struct hcase cases[] = {
-    /* accepted: answered, and the connection stays open */
-    OK("plain", GET1 "\r\n"),
-    OK("leading_empty_lines", "\r\n\r\n" GET1 "\r\n"),
-    OK("http10_without_host",
-       "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
-    OK("http11_minor_9", "GET / HTTP/1.9\r\nHost: x\r\n\r\n"),
-    OK("obs_text_in_value", GET1 "X: caf\xc3\xa9\r\n\r\n"),
-    OK("tab_in_value", GET1 "X: a\tb\r\n\r\n"),
-    OK("empty_value", GET1 "X:\r\n\r\n"),
-    OK("absolute_form", "GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n"),
-    OK("host_ipv6_and_port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"),
-    OK("content_length_0", POST "Content-Length: 0\r\n\r\n"),
-    OK("content_length_leading_zeros", POST "Content-Length: 005\r\n\r\nhello"),
-    OK("chunked_ext_and_trailer",
-       CHNK "5;name=val\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"),
-    OK("chunked_upper_case",
-       POST "Transfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n"),
-    OK("trailers_not_merged",
-       CHNK "0\r\nHost: evil\r\nContent-Length: 5\r\n\r\n"),
-    GEN("100_headers", gen_100_headers, 200, 0),
-
-    /* limits */
-    GEN("head_too_large", gen_big_head, 431, 1),
-    GEN("target_too_long", gen_long_target, 414, 1),
-    GEN("101_headers", gen_101_headers, 431, 1),
-    GEN("10000_headers", gen_10000_headers, 431, 1),
-    GEN("600_leading_empty_lines", gen_many_leading_crlf, 431, 1),
-    NO("content_length_over_max", POST "Content-Length: 65\r\n\r\n", 413),
-    NO("content_length_huge", POST "Content-Length: 99999999999999999\r\n\r\n",
-       413),
-    NO("chunked_over_max",
-       CHNK "40\r\n0123456789abcdef0123456789abcdef"
-            "0123456789abcdef0123456789abcdef\r\n1\r\nx\r\n0\r\n\r\n",
-       413),
-    NO("chunk_size_huge", CHNK "ffffffffffff\r\n", 413),
-
-    /* Content-Length */
-    NO("te_and_cl",
-       POST "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"
-            "\r\n0\r\n\r\n",
-       400),
-    NO("cl_and_te",
-       POST "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"
-            "\r\n0\r\n\r\n",
-       400),
-    NO("cl_differ", POST "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-       400),
-    NO("cl_repeated",
-       POST "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400),
-    NO("cl_list", POST "Content-Length: 5, 5\r\n\r\nhello", 400),
-    NO("cl_plus", POST "Content-Length: +5\r\n\r\nhello", 400),
-    NO("cl_minus", POST "Content-Length: -5\r\n\r\nhello", 400),
-    NO("cl_letters", POST "Content-Length: 5a\r\n\r\nhello", 400),
-    NO("cl_hex", POST "Content-Length: 0x5\r\n\r\nhello", 400),
-    NO("cl_inner_space", POST "Content-Length: 5 5\r\n\r\nhello", 400),
-    NO("cl_empty", POST "Content-Length:\r\n\r\n", 400),
-    NO("cl_overflow", POST "Content-Length: 99999999999999999999\r\n\r\n", 400),
-
-    /* Transfer-Encoding */
-    NO("te_gzip_chunked",
-       POST "Transfer-Encoding: gzip, chunked\r\n\r\n"
-            "0\r\n\r\n",
-       501),
-    NO("te_chunked_gzip",
-       POST "Transfer-Encoding: chunked, gzip\r\n\r\n"
-            "0\r\n\r\n",
-       400),
-    NO("te_gzip", POST "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n", 400),
-    NO("te_unknown", POST "Transfer-Encoding: foo\r\n\r\n0\r\n\r\n", 400),
-    NO("te_empty", POST "Transfer-Encoding:\r\n\r\n0\r\n\r\n", 400),
-    NO("te_chunked_twice",
-       POST "Transfer-Encoding: chunked, chunked\r\n\r\n"
-            "0\r\n\r\n",
-       400),
-    NO("te_leading_comma",
-       POST "Transfer-Encoding: , chunked\r\n\r\n"
-            "0\r\n\r\n",
-       400),
-    NO("te_two_lines_chunked",
-       POST "Transfer-Encoding: chunked\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n"
-            "0\r\n\r\n",
-       400),
-    NO("te_two_lines_other_first",
-       POST "Transfer-Encoding: eee\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n"
-            "0\r\n\r\n",
-       400),
-    NO("te_in_http10",
-       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
-       "0\r\n\r\n",
-       400),
-    NO("te_chunked_tab", POST "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n",
-       400),
-
-    /* chunked framing */
-    NO("chunk_size_letters", CHNK "zz\r\n", 400),
-    NO("chunk_size_negative", CHNK "-5\r\nhello\r\n0\r\n\r\n", 400),
-    NO("chunk_size_overflow", CHNK "1ffffffffffffffff\r\nhello\r\n", 400),
-    NO("chunk_size_then_space", CHNK "5 \r\nhello\r\n0\r\n\r\n", 400),
-    NO("chunk_size_0x", CHNK "0x5\r\nhello\r\n0\r\n\r\n", 400),
-    NO("chunk_ext_lf", CHNK "5;a\nb\r\nhello\r\n0\r\n\r\n", 400),
-    NO("chunk_ext_nul", CHNK "5;a\0b\r\nhello\r\n0\r\n\r\n", 400),
-    NO("chunk_ext_control",
-       CHNK "5;a\x01"
-            "b\r\nhello\r\n0\r\n\r\n",
-       400),
-    GEN("chunk_ext_too_long", gen_long_chunk_ext, 400, 1),
-    NO("chunk_data_not_crlf", CHNK "5\r\nhelloXX0\r\n\r\n", 400),
-    NO("chunk_size_bare_cr", CHNK "5\rXhello\r\n0\r\n\r\n", 400),
-    NO("chunk_size_bare_lf", CHNK "5\nhello\r\n0\r\n\r\n", 400),
-    NO("trailer_obs_fold", CHNK "0\r\nX: a\r\n b\r\n\r\n", 400),
-    NO("trailer_bare_lf", CHNK "0\r\nX: a\n\r\n", 400),
-
-    /* field lines */
-    NO("space_before_colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
-    NO("tab_before_colon", "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", 400),
-    NO("space_in_name", "GET / HTTP/1.1\r\nHo st: x\r\n\r\n", 400),
-    NO("empty_name", GET1 ": x\r\n\r\n", 400),
-    NO("no_colon", GET1 "Foo\r\n\r\n", 400),
-    NO("obs_fold", GET1 "X: a\r\n b\r\n\r\n", 400),
-    NO("obs_fold_tab", GET1 "X: a\r\n\tb\r\n\r\n", 400),
-    NO("space_before_first_field", "GET / HTTP/1.1\r\n Host: x\r\n\r\n", 400),
-    NO("nul_in_value", GET1 "X: a\0b\r\n\r\n", 400),
-    NO("control_in_value",
-       GET1 "X: a\x01"
-            "b\r\n\r\n",
-       400),
-    NO("del_in_value",
-       GET1 "X: a\x7f"
-            "b\r\n\r\n",
-       400),
-    NO("bare_cr_in_value", GET1 "X: a\rb\r\n\r\n", 400),
-    NO("bare_cr_line_end", GET1 "X: a\rY: b\r\n\r\n", 400),
-    NO("bare_lf_everywhere", "GET / HTTP/1.1\nHost: x\n\n", 400),
-    NO("bare_lf_one_line", GET1 "X: a\n\r\n", 400),
-    NO("bare_lf_end_of_head", GET1 "\n", 400),
-
-    /* request line */
-    NO("nul_in_target", "GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("tab_in_target", "GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("high_byte_in_target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("space_in_target", "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("double_space", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("trailing_space", "GET / HTTP/1.1 \r\nHost: x\r\n\r\n", 400),
-    NO("leading_space", " GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("http09_line", "GET /\r\n\r\n", 400),
-    NO("version_1_10", "GET / HTTP/1.10\r\nHost: x\r\n\r\n", 400),
-    NO("version_lower_case", "GET / http/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("version_not_http", "GET / HXYZ/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("version_2", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
-    NO("version_3", "GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505),
-    NO("version_0_9", "GET / HTTP/0.9\r\nHost: x\r\n\r\n", 505),
-    NO("unknown_method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    NO("http2_preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400),
-    NO("tls_client_hello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),
-
-    /* Host */
-    NO("host_missing", "GET / HTTP/1.1\r\n\r\n", 400),
-    NO("host_twice", GET1 "Host: y\r\n\r\n", 400),
-    NO("host_twice_http10", "GET / HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n",
-       400),
-    NO("host_with_path", "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", 400),
-    NO("host_with_userinfo", "GET / HTTP/1.1\r\nHost: u@x\r\n\r\n", 400),
-    NO("host_port_letters", "GET / HTTP/1.1\r\nHost: x:ab\r\n\r\n", 400),
-    NO("host_port_too_big", "GET / HTTP/1.1\r\nHost: x:65536\r\n\r\n", 400),
-    NO("host_port_empty", "GET / HTTP/1.1\r\nHost: x:\r\n\r\n", 400),
-    NO("host_with_space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
-
-    /* Expect, CONNECT */
-    NO("expect_other", POST "Expect: bananas\r\nContent-Length: 5\r\n\r\nhello",
-       417),
-    NO("connect",
-       "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"
-       "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-       501),
-};
-
-#define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
-
-/* The bytes of case c, generated into buf when need be. */
-static const char *
-case_bytes(const struct hcase *c, char *buf, size_t cap, size_t *len)
-{
-    if (c->gen == NULL) {
-        *len = c->len;
-        return c->bytes;
-    }
-    *len = c->gen(buf, cap);
-    return buf;
-}
-
 /*
  * Send case c on a new connection (in npieces pieces, 1 ms apart, or byte
  * by byte when npieces is -1; 0: in one write) and check the status and
  * whether the connection is then closed, or still serves.
  */
 static void
-run_case(const struct hcase *c, int npieces)
+run_case(const struct hh_case *c, int npieces)
 {
     static char buf[64 * 1024];
     struct hh_response r;
@@ -374,7 +86,7 @@ run_case(const struct hcase *c, int npieces)
     int fd = hh_connect(&srv);
 
     cr_assert_geq(fd, 0);
-    bytes = case_bytes(c, buf, sizeof(buf), &len);
+    bytes = hh_case_bytes(c, buf, sizeof(buf), &len);
     if (npieces == 0)
         cr_assert_eq(hh_send(fd, bytes, len), 0, "%s: send failed", c->name);
     else /* herd may close before the last piece: no check */
@@ -387,7 +99,7 @@ run_case(const struct hcase *c, int npieces)
     if (c->closes) {
         cr_expect(hh_closed(fd, 3000), "%s: connection left open", c->name);
     } else {
-        cr_assert_eq(hh_send(fd, GET1 "\r\n", 0), 0);
+        cr_assert_eq(hh_send(fd, HH_GET "\r\n", 0), 0);
         cr_assert_eq(hh_read_response(fd, &r, 0), 0,
                      "%s: no answer to the next request", c->name);
         cr_expect_eq(r.status, 200, "%s: next request got %d", c->name,
@@ -401,17 +113,18 @@ TestSuite(rules, .init = start, .fini = stop, .timeout = 30);
 
 ParameterizedTestParameters(rules, each)
 {
-    static int index[NCASES];
-    int i;
+    static int index[256];
+    size_t i;
 
-    for (i = 0; i < NCASES; i++)
-        index[i] = i;
-    return cr_make_param_array(int, index, (size_t)NCASES);
+    cr_assert_leq(hh_ncases, sizeof(index) / sizeof(index[0]));
+    for (i = 0; i < hh_ncases; i++)
+        index[i] = (int)i;
+    return cr_make_param_array(int, index, hh_ncases);
 }
 
 ParameterizedTest(int *i, rules, each)
 {
-    run_case(&cases[*i], 0);
+    run_case(&hh_cases[*i], 0);
 }
 
 /* Every case against one server, once in one write and once in pieces
@@ -422,11 +135,11 @@ Test(rules, all_on_one_server_at_any_split, .timeout = 120)
     static const int pieces[] = {3, 17, -1};
     int i;
 
-    for (i = 0; i < NCASES; i++) {
-        run_case(&cases[i], 0);
-        run_case(&cases[i], cases[i].len > 300 || cases[i].gen != NULL
-                                ? pieces[i % 2]
-                                : pieces[i % 3]);
+    for (i = 0; i < (int)hh_ncases; i++) {
+        run_case(&hh_cases[i], 0);
+        run_case(&hh_cases[i], hh_cases[i].len > 300 || hh_cases[i].gen != NULL
+                                   ? pieces[i % 2]
+                                   : pieces[i % 3]);
     }
 }
 
@@ -439,8 +152,8 @@ Test(rules, expect_100_continue)
 
     cr_assert_geq(fd, 0);
     cr_assert_eq(hh_send(fd,
-                         POST "Expect: 100-continue\r\n"
-                              "Content-Length: 5\r\n\r\n",
+                         HH_POST "Expect: 100-continue\r\n"
+                                 "Content-Length: 5\r\n\r\n",
                          0),
                  0);
     cr_assert_eq(hh_read_response(fd, &r, 0), 0, "no interim response");
@@ -455,8 +168,8 @@ Test(rules, expect_100_continue)
     close(fd);
     fd = hh_connect(&srv);
     cr_assert_eq(hh_send(fd,
-                         POST "Expect: 100-continue\r\n"
-                              "Content-Length: 65\r\n\r\n",
+                         HH_POST "Expect: 100-continue\r\n"
+                                 "Content-Length: 65\r\n\r\n",
                          0),
                  0);
     cr_assert_eq(hh_read_response(fd, &r, 0), 0);
@@ -475,10 +188,11 @@ Test(rules, nothing_parsed_after_connect_or_upgrade)
     int fd, closed;
 
     fd = hh_connect(&srv);
-    cr_assert_eq(
-        hh_send(fd, "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n" GET1 "\r\n",
-                0),
-        0);
+    cr_assert_eq(hh_send(fd,
+                         "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n" HH_GET
+                         "\r\n",
+                         0),
+                 0);
     cr_assert_eq(hh_read_response(fd, &r, 0), 0);
     cr_expect_eq(r.status, 501);
     hh_response_free(&r);
@@ -489,8 +203,8 @@ Test(rules, nothing_parsed_after_connect_or_upgrade)
 
     fd = hh_connect(&srv);
     cr_assert_eq(hh_send(fd,
-                         GET1 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "\r\n" GET1 "\r\n",
+                         HH_GET "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "\r\n" HH_GET "\r\n",
                          0),
                  0);
     cr_assert_eq(hh_read_response(fd, &r, 0), 0);
@@ -513,7 +227,7 @@ Test(rules, ignored_body_is_drained)
 
     cr_assert_geq(fd, 0);
     snprintf(req, sizeof(req),
-             "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s" GET1
+             "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s" HH_GET
              "\r\n",
              strlen(smuggled), smuggled);
     cr_assert_eq(hh_send(fd, req, 0), 0);
@@ -531,9 +245,9 @@ Test(rules, pipelined_1000_mixed_in_one_write)
 {
     static char buf[1000 * 96];
     static const char *const kinds[] = {
-        GET1 "\r\n",
-        POST "Content-Length: 3\r\n\r\nabc",
-        CHNK "3\r\nabc\r\n0\r\n\r\n",
+        HH_GET "\r\n",
+        HH_POST "Content-Length: 3\r\n\r\nabc",
+        HH_CHUNKED "3\r\nabc\r\n0\r\n\r\n",
         "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n",
     };
     struct hh_response r;
@@ -584,7 +298,7 @@ Test(rules, slowloris_cut_at_header_timeout)
 
     cr_assert_geq(fd, 0);
     /* Far longer than header_timeout at one byte per 200 ms. */
-    len = repeat(head, sizeof(head), GET1, "X: y\r\n", 30, "\r\n");
+    len = hh_repeat(head, sizeof(head), HH_GET, "X: y\r\n", 30, "\r\n");
     ms = trickle(fd, head, len, 200, &r);
     cr_expect_eq(r.status, 408);
     cr_expect(ms >= 900 && ms < 2500, "cut off after %ld ms, not ~1000", ms);
@@ -601,7 +315,7 @@ Test(rules, slow_body_cut_by_min_rate)
     int fd = hh_connect(&srv);
 
     cr_assert_geq(fd, 0);
-    cr_assert_eq(hh_send(fd, POST "Content-Length: 60\r\n\r\n", 0), 0);
+    cr_assert_eq(hh_send(fd, HH_POST "Content-Length: 60\r\n\r\n", 0), 0);
     /* 5 bytes a second: each read well inside body_timeout, but the
        body would take 12 s; body_min_rate (100/s) cuts it near 1 s. */
     memset(body, 'b', sizeof(body));
@@ -620,7 +334,7 @@ Test(rules, body_silence_cut_at_body_timeout)
     int fd = hh_connect(&srv);
 
     cr_assert_geq(fd, 0);
-    cr_assert_eq(hh_send(fd, POST "Content-Length: 10\r\n\r\nabc", 0), 0);
+    cr_assert_eq(hh_send(fd, HH_POST "Content-Length: 10\r\n\r\nabc", 0), 0);
     t0 = now_ms();
     cr_assert_eq(hh_read_response(fd, &r, 0), 0);
     cr_expect_eq(r.status, 408);
@@ -639,7 +353,7 @@ big_yaml(void)
     size_t len;
 
     len = (size_t)snprintf(yaml, sizeof(yaml),
-                           "workers: 1\n" LIMITS "routes:\n"
+                           "workers: 1\n" HH_CASES_LIMITS "routes:\n"
                            "  - { path: /, respond: { body: ok } }\n"
                            "  - path: /big\n    respond: { body: \"");
     memset(yaml + len, 'z', 200 * 1024);
@@ -723,16 +437,16 @@ Test(caps, max_connections_pauses_and_resumes_accept, .init = start_capped)
     a = hh_connect(&srv);
     b = hh_connect(&srv);
     cr_assert(a >= 0 && b >= 0);
-    cr_assert_eq(hh_send(a, GET1 "\r\n", 0), 0);
+    cr_assert_eq(hh_send(a, HH_GET "\r\n", 0), 0);
     cr_assert_eq(hh_read_response(a, &r, 0), 0);
     hh_response_free(&r);
-    cr_assert_eq(hh_send(b, GET1 "\r\n", 0), 0);
+    cr_assert_eq(hh_send(b, HH_GET "\r\n", 0), 0);
     cr_assert_eq(hh_read_response(b, &r, 0), 0);
     hh_response_free(&r);
     /* A third connection waits in the accept queue, unanswered ... */
     c = hh_connect(&srv);
     cr_assert_geq(c, 0);
-    cr_assert_eq(hh_send(c, GET1 "\r\n", 0), 0);
+    cr_assert_eq(hh_send(c, HH_GET "\r\n", 0), 0);
     {
         struct pollfd pfd = {c, POLLIN, 0};
         cr_expect_eq(poll(&pfd, 1, 500), 0, "served above max_connections");
@@ -809,7 +523,7 @@ Test(caps, out_of_descriptors_does_not_spin, .init = start_few_fds)
             close(fds[i]);
     cr_expect_gt(n, 0);
     /* Descriptors come back: accepting resumes. */
-    cr_expect_eq(hh_request(&srv, GET1 "\r\n", &r), 0);
+    cr_expect_eq(hh_request(&srv, HH_GET "\r\n", &r), 0);
     cr_expect_eq(r.status, 200);
     hh_response_free(&r);
 }
