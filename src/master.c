@@ -77,8 +77,12 @@ become_worker(struct herd_master *m, int s)
     if (getppid() != m->pid)
         _exit(0);
     /* The master's event loop is not ours: re-create its backend so that
-       freeing it touches none of the master's kernel state. */
+       freeing it touches none of the master's kernel state. Its timers
+       go first: freeing an event touches its base. */
     event_reinit(m->base);
+    for (i = 0; i < (size_t)m->nslots; i++)
+        if (m->slots[i].respawn)
+            event_free(m->slots[i].respawn);
     event_base_free(m->base);
     m->base = NULL;
     for (i = 0; i < m->nlisteners; i++)
@@ -89,9 +93,6 @@ become_worker(struct herd_master *m, int s)
     for (i = 0; i < m->nlisteners; i++)
         herd_listener_close(&m->listeners[i], 0);
     free(m->listeners);
-    for (i = 0; i < (size_t)m->nslots; i++)
-        if (m->slots[i].respawn)
-            event_free(m->slots[i].respawn);
     free(m->slots);
     herd_config_free(m->cfg);
     exit(status);
