@@ -3,13 +3,13 @@
 /*
  * Who enforces what (RFC 9112 unless noted):
  *  - http-parser 2.9.4, as Debian builds it (without HTTP_PARSER_STRICT):
- *    method names, URL characters, Content-Length digits (no sign, list,
- *    space or overflow), a repeated Content-Length, Content-Length
- *    together with Transfer-Encoding, a Transfer-Encoding whose last
- *    coding is not chunked, chunk-size hex digits and their overflow, CR
- *    not followed by LF inside a field line, control bytes in field
- *    values. Its own head-size limit is set above herd's (it is global to
- *    the process, so it is set once per worker at start).
+ *    alone, method names (an unknown one: 400), the URL's structure,
+ *    Content-Length digits (no sign, list, space or overflow) and a
+ *    repeated Content-Length; together with the layers below, which
+ *    decide first, Content-Length with Transfer-Encoding, a last coding
+ *    other than chunked, chunk-size digits, and CR, NUL and control bytes
+ *    in field lines. Its head-size limit sits above herd's, so herd's
+ *    decides (it is global to the process: set once per worker at start).
  *  - framing.c, byte by byte in lock step with the parser: the request
  *    line is exactly "method SP target SP HTTP/d.d CRLF" (no HTTP/0.9
  *    line, no second or trailing space, no tab, control or byte above
