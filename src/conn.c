@@ -200,7 +200,8 @@ static const struct herd_http1_hooks conn_hooks = {
  * The body deadline: body_timeout after the last read, and no later than
  * body_timeout after the body began plus the time body_min_rate allows for
  * what has arrived, so a body trickled just fast enough to dodge the idle
- * deadline is still cut off.
+ * deadline is still cut off. It varies, so it is a plain timer rather than
+ * a common timeout: re-arming it costs O(log n), only on reads of a body.
  */
 static void
 body_deadline(const struct herd_conn *c, struct timeval *tv)
