@@ -95,6 +95,8 @@ struct herd_config {
         uint32_t max_connections;      /* per worker; default 10000 */
         uint64_t header_timeout_ms;    /* default 10s */
         uint64_t body_timeout_ms;      /* default 30s */
+        uint64_t body_min_rate;        /* bytes/s; default 1k; 0 = none */
+        uint64_t send_timeout_ms;      /* default 30s */
         uint64_t keepalive_timeout_ms; /* default 75s; 0 disables keep-alive */
         uint32_t keepalive_requests;   /* default 1000; 0 = unlimited */
         uint64_t max_header_size;      /* default 8k */

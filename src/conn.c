@@ -1,72 +1,82 @@
-/* conn.c: HTTP/1.1 connections on http-parser: read, parse, route, respond. */
+/* conn.c: HTTP/1.1 connections: socket I/O, deadlines and closing. */
 
 /*
- * Who enforces what:
- *  - http-parser: request-line and header syntax, methods, chunked framing,
- *    Content-Length digits and overflow, Content-Length together with
- *    Transfer-Encoding, and the head size (http_parser_set_max_header_size
- *    is process-global, so it is set once per worker at start).
- *  - this file: header names made of tchar only (the non-strict parser
- *    accepts spaces in them), HTTP major version (505), the header count
- *    (431), the body size (413 from Content-Length before the body is
- *    read, and mid-stream for chunked bodies), trailers kept out of the
- *    request headers, the header/body/keep-alive deadlines (the header
- *    deadline is absolute: it is armed by the first byte of a request and
- *    not restarted by later bytes), keep-alive limits, pipelining order,
- *    and closing after errors.
+ * Who enforces what (RFC 9112 unless noted):
+ *  - http-parser 2.9.4, as Debian builds it (without HTTP_PARSER_STRICT):
+ *    alone, method names (an unknown one: 400), the URL's structure,
+ *    Content-Length digits (no sign, list, space or overflow) and a
+ *    repeated Content-Length; together with the layers below, which
+ *    decide first, Content-Length with Transfer-Encoding, a last coding
+ *    other than chunked, chunk-size digits, and CR, NUL and control bytes
+ *    in field lines. Its head-size limit sits above herd's, so herd's
+ *    decides (it is global to the process: set once per worker at start).
+ *  - framing.c, byte by byte in lock step with the parser: the request
+ *    line is exactly "method SP target SP HTTP/d.d CRLF" (no HTTP/0.9
+ *    line, no second or trailing space, no tab, control or byte above
+ *    0x7e in the target, "HTTP/" spelled out: the parser takes any four
+ *    letters); major version 1, else 505; CRLF line endings only (bare LF
+ *    and bare CR: 400); field names of tchar up to the colon (no
+ *    whitespace before it); no obs-fold and no whitespace before the
+ *    first field line; no NUL, other control byte or DEL in the head; the
+ *    head size (414 when the request line alone overflows, else 431) and
+ *    the field-line count (431); chunk-size lines (hex digits only, no
+ *    space after them, at most 64 bits; extensions without LF or control
+ *    bytes, the line at most HERD_CHUNK_LINE_MAX bytes); CRLF after chunk
+ *    data (the parser takes any two bytes there); the sum of chunk sizes
+ *    (413 mid-stream, never allocating from the number); trailer field
+ *    lines, under the same rules as the head.
+ *  - http1.c, once a head is complete: Transfer-Encoding with
+ *    Content-Length, repeated Transfer-Encoding lines (CVE-2020-8287),
+ *    Transfer-Encoding in HTTP/1.0, codings other than a final chunked
+ *    (501, "gzip, chunked" included); Content-Length over max_body_size
+ *    (413 before any of the body is read); Host (exactly one in HTTP/1.1,
+ *    at most one in 1.0; no path, userinfo or bad port); Expect (an
+ *    interim 100 Continue then the answer; 417 for other expectations);
+ *    CONNECT (501); trailers never merged into the request headers;
+ *    bodies read to their end, even when the route ignores them, so they
+ *    are never parsed as requests; keep-alive, pipelining order, and
+ *    nothing parsed after an upgrade.
+ *  - this file: the deadlines (header_timeout is absolute from the first
+ *    byte of a request, later bytes do not extend it; body_timeout of
+ *    silence, or a body slower than body_min_rate; send_timeout for a
+ *    client that stops reading; keepalive_timeout when idle); closing
+ *    after every refused request, with a lingering close so that the
+ *    error response is not destroyed by a reset.
+ *  - worker.c: max_connections (accepting pauses at the cap and resumes
+ *    below it) and EMFILE/ENFILE (accepting pauses and retries on a timer,
+ *    logged once, no busy loop).
  *
  * Buffers: a read lands in the worker's scratch buffer and every response
  * produced from it is rendered into the worker's output buffer and written
- * with one write(2). Only what is left over (a partial request, output the
+ * with one send(2). Only what is left over (a partial request, output the
  * socket would not take) is copied into buffers the connection owns, so an
- * idle keep-alive connection holds no buffer. Request slices are offsets
- * from the start of the request, so moving the leftover keeps them valid.
+ * idle keep-alive connection holds no buffer.
  */
 #include "conn.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "http1.h"
 #include "log.h"
 #include "response.h"
-#include "router.h"
 #include "worker.h"
 
-/* Stop parsing pipelined requests when this much output is waiting. */
-#define OUT_HIGH_WATER (256 * 1024)
-/* Smallest free space a read is offered in a connection's own buffer. */
-#define READ_MIN 4096
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
 /* After an error, read and discard for this long before closing, so the
    error response is not destroyed by a reset (lingering close). */
 #define LINGER_MS 2000
 
-struct slice {
-    uint32_t off; /* from the start of the request */
-    uint32_t len;
-};
-
 enum timer_kind { T_NONE, T_HEADER, T_BODY, T_KEEPALIVE, T_WRITE, T_LINGER };
-
-struct request {
-    struct slice url;
-    struct slice name[HERD_MAX_HEADERS];
-    struct slice value[HERD_MAX_HEADERS];
-    uint32_t nheaders;
-    uint32_t head_end; /* end of the last slice: what the head needs kept */
-    unsigned last_was_value : 1;
-    unsigned in_body : 1; /* head complete, body (or trailers) follows */
-    unsigned started : 1; /* at least one byte of this request parsed */
-};
 
 struct herd_conn {
     struct herd_conn *next, *prev;
@@ -76,257 +86,21 @@ struct herd_conn {
     struct event ev_write;
     struct event timer;
     enum timer_kind timer_kind;
+    uint32_t timer_request; /* the request the deadline was armed for */
+    uint64_t body_start_ms; /* when the current request's body began */
 
-    http_parser parser;
-
-    /* Input being parsed: the worker's scratch or buf.data. */
-    char *base;
-    size_t len;
-    size_t msg_start;    /* where the current request begins in base */
-    size_t parse_off;    /* how far the parser got in base */
-    struct herd_buf buf; /* own input: leftover between reads */
-
-    struct request req;
-    struct herd_buf body;
-    int error_status; /* set by a callback that refuses the request */
+    struct herd_http1 h;
 
     struct herd_buf out; /* own output: what the socket did not take */
     size_t out_off;
 
-    uint32_t nrequests;
-    struct timeval idle_since; /* when it last became idle (for draining) */
-    unsigned close_after : 1;  /* close once the output is written */
-    unsigned linger : 1;       /* ... and discard input briefly first */
+    struct timeval idle_since; /* when it last became idle (draining) */
+
     unsigned lingering : 1;
     unsigned closed : 1;
 };
 
-static http_parser_settings settings;
-
-static void conn_run(struct herd_conn *c);
 static void conn_close(struct herd_conn *c);
-
-/* ---- parser callbacks: record slices, never act on the connection ---- */
-
-static uint32_t
-slice_off(const struct herd_conn *c, const char *at)
-{
-    return (uint32_t)(at - (c->base + c->msg_start));
-}
-
-static void
-slice_extend(struct herd_conn *c, struct slice *s, const char *at, size_t len)
-{
-    if (s->len == 0)
-        s->off = slice_off(c, at);
-    s->len += (uint32_t)len;
-    if (s->off + s->len > c->req.head_end)
-        c->req.head_end = s->off + s->len;
-}
-
-static int
-on_message_begin(http_parser *p)
-{
-    struct herd_conn *c = p->data;
-
-    c->req.started = 1;
-    return 0;
-}
-
-static int
-on_url(http_parser *p, const char *at, size_t len)
-{
-    struct herd_conn *c = p->data;
-
-    slice_extend(c, &c->req.url, at, len);
-    return 0;
-}
-
-/* RFC 9110 tchar: what a header name may be made of. */
-static const unsigned char tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
-    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
-    ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
-    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
-    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
-    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
-    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
-
-static int
-on_header_field(http_parser *p, const char *at, size_t len)
-{
-    struct herd_conn *c = p->data;
-    struct request *r = &c->req;
-    size_t i;
-
-    /* The non-strict http-parser lets spaces into names ("Ho st:",
-       "Host :"): a proxy would read those differently, so refuse. */
-    for (i = 0; i < len; i++)
-        if (!tchar[(unsigned char)at[i]]) {
-            c->error_status = 400;
-            return -1;
-        }
-    if (r->in_body) /* trailers are never merged into the headers */
-        return 0;
-    if (r->nheaders == 0 || r->last_was_value) {
-        if (r->nheaders == HERD_MAX_HEADERS) {
-            c->error_status = 431;
-            return -1;
-        }
-        r->nheaders++;
-        r->name[r->nheaders - 1] = (struct slice){0, 0};
-        r->value[r->nheaders - 1] = (struct slice){0, 0};
-        r->last_was_value = 0;
-    }
-    slice_extend(c, &r->name[r->nheaders - 1], at, len);
-    return 0;
-}
-
-static int
-on_header_value(http_parser *p, const char *at, size_t len)
-{
-    struct herd_conn *c = p->data;
-    struct request *r = &c->req;
-
-    if (r->in_body || r->nheaders == 0)
-        return 0;
-    r->last_was_value = 1;
-    slice_extend(c, &r->value[r->nheaders - 1], at, len);
-    return 0;
-}
-
-static int
-on_headers_complete(http_parser *p)
-{
-    struct herd_conn *c = p->data;
-    uint64_t max_body = c->w->cfg->limits.max_body_size;
-
-    c->req.in_body = 1;
-    if (p->http_major != 1) {
-        c->error_status = 505;
-        return -1;
-    }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > max_body) {
-        c->error_status = 413;
-        return -1;
-    }
-    return 0;
-}
-
-static int
-on_body(http_parser *p, const char *at, size_t len)
-{
-    struct herd_conn *c = p->data;
-
-    if (c->body.len + len > c->w->cfg->limits.max_body_size) {
-        c->error_status = 413;
-        return -1;
-    }
-    if (herd_buf_append(&c->body, at, len) != HERD_OK) {
-        c->error_status = 500;
-        return -1;
-    }
-    return 0;
-}
-
-static int
-on_message_complete(http_parser *p)
-{
-    /* Hand the request to conn_process outside the parser. */
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-void
-herd_conn_global_init(uint64_t max_header_size)
-{
-    http_parser_set_max_header_size((uint32_t)max_header_size);
-    memset(&settings, 0, sizeof(settings));
-    settings.on_message_begin = on_message_begin;
-    settings.on_url = on_url;
-    settings.on_header_field = on_header_field;
-    settings.on_header_value = on_header_value;
-    settings.on_headers_complete = on_headers_complete;
-    settings.on_body = on_body;
-    settings.on_message_complete = on_message_complete;
-}
-
-/* ---- requests ---- */
-
-static unsigned
-method_bit(unsigned method)
-{
-    switch (method) {
-    case HTTP_GET:
-        return HERD_M_GET;
-    case HTTP_HEAD:
-        return HERD_M_HEAD;
-    case HTTP_POST:
-        return HERD_M_POST;
-    case HTTP_PUT:
-        return HERD_M_PUT;
-    case HTTP_PATCH:
-        return HERD_M_PATCH;
-    case HTTP_DELETE:
-        return HERD_M_DELETE;
-    case HTTP_OPTIONS:
-        return HERD_M_OPTIONS;
-    default:
-        return 0;
-    }
-}
-
-static void
-request_reset(struct herd_conn *c)
-{
-    c->req.url = (struct slice){0, 0};
-    c->req.nheaders = 0;
-    c->req.head_end = 0;
-    c->req.last_was_value = 0;
-    c->req.in_body = 0;
-    c->req.started = 0;
-    c->body.len = 0;
-    c->error_status = 0;
-}
-
-/* The path of the request target: origin-form up to '?', or the path of
-   an absolute-form target. Returns HERD_ERR when there is none. */
-static int
-request_path(const char *url, size_t len, const char **path, size_t *plen)
-{
-    struct http_parser_url u;
-    size_t i;
-
-    if (len > 0 && url[0] == '/') {
-        for (i = 0; i < len && url[i] != '?' && url[i] != '#'; i++)
-            ;
-        *path = url;
-        *plen = i;
-        return HERD_OK;
-    }
-    http_parser_url_init(&u);
-    if (http_parser_parse_url(url, len, 0, &u) != 0 ||
-        !(u.field_set & (1 << UF_PATH)))
-        return HERD_ERR;
-    *path = url + u.field_data[UF_PATH].off;
-    *plen = u.field_data[UF_PATH].len;
-    return HERD_OK;
-}
-
-static enum herd_conn_header
-conn_header_for(struct herd_conn *c, int keepalive)
-{
-    if (!keepalive)
-        return HERD_CONN_CLOSE;
-    return c->parser.http_minor == 0 ? HERD_CONN_KEEPALIVE : HERD_CONN_NONE;
-}
 
 static time_t
 conn_now(const struct herd_conn *c)
@@ -337,176 +111,13 @@ conn_now(const struct herd_conn *c)
     return tv.tv_sec;
 }
 
-/* Answer an error and close once it is written. */
-static void
-conn_error(struct herd_conn *c, int status)
+static uint64_t
+monotonic_ms(void)
 {
-    struct herd_worker *w = c->w;
+    struct timespec ts;
 
-    if (herd_error_response_write(&w->out, status, conn_now(c), HERD_CONN_CLOSE,
-                                  NULL, 0) != HERD_OK)
-        herd_log_error("out of memory rendering a %d response", status);
-    c->close_after = 1;
-    c->linger = 1;
-    herd_worker_request_done(w, status);
-    herd_log_debug("error %d on fd %d", status, c->fd);
-}
-
-/* Route and answer one complete request into the worker's output. */
-static void
-conn_handle(struct herd_conn *c)
-{
-    struct herd_worker *w = c->w;
-    const struct herd_config *cfg = w->cfg;
-    const char *base = c->base + c->msg_start;
-    const char *path;
-    size_t plen;
-    struct herd_match m;
-    enum herd_route_result rr;
-    enum herd_conn_header ch;
-    int keepalive, head_only, status, rc;
-    char allow[96];
-
-    c->nrequests++;
-    keepalive = http_should_keep_alive(&c->parser) && !w->draining &&
-                !c->parser.upgrade && cfg->limits.keepalive_timeout_ms > 0 &&
-                (cfg->limits.keepalive_requests == 0 ||
-                 c->nrequests < cfg->limits.keepalive_requests);
-    ch = conn_header_for(c, keepalive);
-    if (!keepalive)
-        c->close_after = 1;
-    head_only = c->parser.method == HTTP_HEAD;
-
-    if (request_path(base + c->req.url.off, c->req.url.len, &path, &plen) !=
-        HERD_OK) {
-        status = 400;
-        rc = herd_error_response_write(&w->out, status, conn_now(c),
-                                       HERD_CONN_CLOSE, NULL, head_only);
-        c->close_after = 1;
-        goto done;
-    }
-    rr = herd_router_match(w->routes.router, path, plen,
-                           method_bit(c->parser.method), &m);
-    if (rr == HERD_ROUTE_FOUND) {
-        const struct herd_handler *h = m.data;
-        status = h->conf->u.respond.status;
-        rc = herd_fixed_response_write(&h->fixed, &w->out, conn_now(c), ch,
-                                       head_only);
-    } else if (rr == HERD_ROUTE_METHOD_NOT_ALLOWED) {
-        status = 405;
-        herd_allow_header_value(m.allow, allow, sizeof(allow));
-        rc = herd_error_response_write(&w->out, status, conn_now(c), ch, allow,
-                                       head_only);
-    } else {
-        status = 404;
-        rc = herd_error_response_write(&w->out, status, conn_now(c), ch, NULL,
-                                       head_only);
-    }
-done:
-    if (rc != HERD_OK) {
-        herd_log_error("out of memory rendering a response");
-        c->close_after = 1;
-    }
-    herd_worker_request_done(w, status);
-    herd_log_debug("%s %.*s %d", http_method_str(c->parser.method),
-                   (int)c->req.url.len, base + c->req.url.off, status);
-}
-
-static int
-parser_error_status(struct herd_conn *c)
-{
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-
-    if (c->error_status)
-        return c->error_status;
-    if (e == HPE_HEADER_OVERFLOW)
-        return 431;
-    return 400;
-}
-
-/*
- * Parse what is in base[parse_off..len) and answer every complete request
- * into the worker's output, in order. Stops at an error, at a request
- * after which the connection closes, or when enough output is waiting.
- */
-static void
-conn_process(struct herd_conn *c)
-{
-    struct herd_worker *w = c->w;
-    enum http_errno e;
-    size_t n;
-
-    while (c->parse_off < c->len && !c->close_after &&
-           w->out.len < OUT_HIGH_WATER) {
-        n = http_parser_execute(&c->parser, &settings, c->base + c->parse_off,
-                                c->len - c->parse_off);
-        c->parse_off += n;
-        e = HTTP_PARSER_ERRNO(&c->parser);
-        if (e == HPE_PAUSED) {
-            conn_handle(c);
-            http_parser_pause(&c->parser, 0);
-            request_reset(c);
-            c->msg_start = c->parse_off;
-            if (c->parser.upgrade) /* never parse what follows an upgrade */
-                c->close_after = 1;
-            continue;
-        }
-        if (e != HPE_OK) {
-            conn_error(c, parser_error_status(c));
-            return;
-        }
-        /* The parser took everything: wait for more bytes. */
-        break;
-    }
-}
-
-/* ---- input and output buffers ---- */
-
-/*
- * Keep what the next read needs: the head of a request still in progress
- * (its body bytes already went to c->body) and any bytes not parsed yet.
- * Moves them into c->buf, so the worker's scratch is free again.
- */
-static int
-conn_save_input(struct herd_conn *c)
-{
-    size_t head, rest, total;
-    char *dst;
-
-    if (c->close_after) {
-        head = rest = 0;
-    } else if (c->req.in_body) {
-        head = c->req.head_end;
-        rest = c->len - c->parse_off;
-    } else {
-        head = c->parse_off - c->msg_start;
-        rest = c->len - c->parse_off;
-    }
-    total = head + rest;
-    if (total == 0) {
-        herd_buf_free(&c->buf); /* idle connections hold no buffer */
-        goto done;
-    }
-    if (c->base == c->buf.data) {
-        /* Moving down within one buffer: each move goes to a lower or
-           equal address, so memmove in this order is safe. */
-        memmove(c->buf.data, c->base + c->msg_start, head);
-        memmove(c->buf.data + head, c->base + c->parse_off, rest);
-    } else {
-        c->buf.len = 0;
-        if (herd_buf_reserve(&c->buf, total + READ_MIN) != HERD_OK)
-            return HERD_ERR;
-        dst = c->buf.data;
-        memcpy(dst, c->base + c->msg_start, head);
-        memcpy(dst + head, c->base + c->parse_off, rest);
-    }
-    c->buf.len = total;
-done:
-    c->msg_start = 0;
-    c->parse_off = head;
-    c->base = c->buf.data;
-    c->len = c->buf.len;
-    return HERD_OK;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /*
@@ -524,7 +135,7 @@ conn_flush(struct herd_conn *c)
     if (w->out.len == 0)
         return HERD_OK;
     do {
-        n = write(c->fd, w->out.data, w->out.len);
+        n = send(c->fd, w->out.data, w->out.len, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n > 0)
         w->bytes_out += (uint64_t)n;
@@ -549,7 +160,69 @@ conn_flush(struct herd_conn *c)
     return HERD_AGAIN;
 }
 
-/* ---- timers and events ---- */
+/* ---- engine hooks ---- */
+
+static int
+hook_flush(void *arg)
+{
+    return conn_flush(arg);
+}
+
+static void
+hook_request(void *arg, const struct herd_http1 *h, int status)
+{
+    struct herd_conn *c = arg;
+    const char *target;
+    size_t len;
+
+    herd_worker_request_done(c->w, status);
+    if (!herd_log_enabled(HERD_LOG_DEBUG))
+        return;
+    target = herd_http1_target(h, &len);
+    herd_log_debug("%s %.*s %d", herd_http1_method(h), (int)len, target,
+                   status);
+}
+
+static void
+hook_error(void *arg, const struct herd_http1 *h, int status)
+{
+    struct herd_conn *c = arg;
+
+    (void)h;
+    herd_worker_request_done(c->w, status);
+    herd_log_debug("error %d on fd %d", status, c->fd);
+}
+
+static const struct herd_http1_hooks conn_hooks = {
+    .flush = hook_flush,
+    .request = hook_request,
+    .error = hook_error,
+    .body = NULL,
+};
+
+/* ---- timers ---- */
+
+/*
+ * The body deadline: body_timeout after the last read, and no later than
+ * body_timeout after the body began plus the time body_min_rate allows for
+ * what has arrived, so a body trickled just fast enough to dodge the idle
+ * deadline is still cut off. It varies, so it is a plain timer rather than
+ * a common timeout: re-arming it costs O(log n), only on reads of a body.
+ */
+static void
+body_deadline(const struct herd_conn *c, struct timeval *tv)
+{
+    const struct herd_config *cfg = c->w->cfg;
+    uint64_t now = monotonic_ms(), idle, rate, wait;
+
+    idle = now + cfg->limits.body_timeout_ms;
+    rate = c->body_start_ms + cfg->limits.body_timeout_ms +
+           herd_http1_body_bytes(&c->h) * 1000 / cfg->limits.body_min_rate;
+    wait = rate < idle ? rate : idle;
+    wait = wait > now ? wait - now : 0;
+    tv->tv_sec = (time_t)(wait / 1000);
+    tv->tv_usec = (suseconds_t)(wait % 1000) * 1000;
+}
 
 static void
 conn_timer(struct herd_conn *c, enum timer_kind kind)
@@ -557,16 +230,27 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
     const struct herd_worker *w = c->w;
     const struct timeval *tv;
     struct timeval linger = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+    struct timeval body;
+    int fresh = kind != c->timer_kind || c->timer_request != c->h.nrequests;
 
-    if (kind == c->timer_kind && kind == T_HEADER)
-        return; /* the header deadline is absolute */
     switch (kind) {
     case T_HEADER:
+        if (!fresh)
+            return; /* the header deadline is absolute */
         tv = w->tv_header;
         break;
     case T_BODY:
+        if (w->cfg->limits.body_min_rate == 0) {
+            tv = w->tv_body; /* idle deadline only: a common timeout */
+            break;
+        }
+        if (fresh)
+            c->body_start_ms = monotonic_ms();
+        body_deadline(c, &body);
+        tv = &body;
+        break;
     case T_WRITE:
-        tv = w->tv_body;
+        tv = w->tv_send;
         break;
     case T_KEEPALIVE:
         tv = w->tv_keepalive;
@@ -580,31 +264,8 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
         return;
     }
     c->timer_kind = kind;
+    c->timer_request = c->h.nrequests;
     event_add(&c->timer, tv);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct herd_conn *c = arg;
-
-    (void)fd;
-    (void)what;
-    c->timer_kind = T_NONE;
-    if (c->lingering || c->out.len > c->out_off) {
-        conn_close(c);
-        return;
-    }
-    if (c->req.started || c->buf.len > 0) {
-        /* A request was under way: say why before closing. */
-        c->base = c->buf.data;
-        c->len = c->buf.len;
-        conn_error(c, 408);
-        c->req.in_body = 0;
-        conn_run(c);
-        return;
-    }
-    conn_close(c);
 }
 
 /* Start a lingering close: no more responses, discard input briefly. */
@@ -639,14 +300,17 @@ conn_drain_idle(struct herd_conn *c)
     }
     timersub(&grace, &idle, &grace);
     c->timer_kind = T_KEEPALIVE;
+    c->timer_request = c->h.nrequests;
     event_add(&c->timer, &grace);
 }
 
-/* After input was handled: decide what the connection waits for next. */
+/* After input or a timeout was handled: decide what to wait for next. */
 static void
 conn_settle(struct herd_conn *c, int flushed)
 {
     if (flushed == HERD_ERR) {
+        if (c->h.oom)
+            herd_log_error("out of memory serving fd %d", c->fd);
         conn_close(c);
         return;
     }
@@ -656,55 +320,66 @@ conn_settle(struct herd_conn *c, int flushed)
         conn_timer(c, T_WRITE);
         return;
     }
-    if (c->close_after) {
-        if (c->linger)
+    switch (herd_http1_state(&c->h)) {
+    case HERD_HTTP1_CLOSING:
+        if (c->h.linger)
             conn_linger(c); /* unread request bytes: avoid a reset */
         else
             conn_close(c);
-        return;
-    }
-    if (c->req.in_body) {
+        break;
+    case HERD_HTTP1_BODY:
         conn_timer(c, T_BODY);
-    } else if (c->buf.len > 0) {
+        break;
+    case HERD_HTTP1_HEAD:
         conn_timer(c, T_HEADER);
-    } else {
+        break;
+    default:
         event_base_gettimeofday_cached(c->w->base, &c->idle_since);
         if (c->w->draining)
             conn_drain_idle(c);
         else
             conn_timer(c, T_KEEPALIVE);
+        break;
     }
 }
 
-/* Parse, answer and write until the input is used up or output blocks. */
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    c->timer_kind = T_NONE;
+    if (c->lingering) {
+        conn_close(c);
+        return;
+    }
+    if (c->out.len > c->out_off) {
+        herd_log_debug("send timeout on fd %d", c->fd);
+        conn_close(c);
+        return;
+    }
+    if (herd_http1_timeout(&c->h, conn_now(c))) {
+        /* A request was under way: say why before closing. */
+        conn_settle(c, conn_flush(c));
+        return;
+    }
+    conn_close(c);
+}
+
+/* ---- events ---- */
+
 static void
 conn_run(struct herd_conn *c)
 {
-    int flushed;
-
-    for (;;) {
-        conn_process(c);
-        flushed = conn_flush(c);
-        if (flushed != HERD_OK || c->close_after || c->parse_off >= c->len)
-            break;
-        /* Stopped at the output high-water mark with input left. */
-    }
-    /* Closing with request bytes not read: linger so they cause no reset
-       that would destroy the response on its way. */
-    if (c->close_after && (c->parse_off < c->len || c->req.started))
-        c->linger = 1;
-    if (flushed != HERD_ERR && conn_save_input(c) != HERD_OK) {
-        herd_log_error("out of memory keeping input of fd %d", c->fd);
-        flushed = HERD_ERR;
-    }
-    conn_settle(c, flushed);
+    conn_settle(c, herd_http1_run(&c->h, conn_now(c)));
 }
 
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_conn *c = arg;
-    struct herd_worker *w = c->w;
     char *dst;
     size_t room;
     ssize_t n;
@@ -719,16 +394,11 @@ on_read(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
         return;
     }
-    if (c->buf.len == 0) {
-        dst = w->in;
-        room = w->in_cap;
-    } else {
-        if (herd_buf_reserve(&c->buf, READ_MIN) != HERD_OK) {
-            conn_close(c);
-            return;
-        }
-        dst = c->buf.data + c->buf.len;
-        room = c->buf.cap - c->buf.len;
+    dst = herd_http1_input_space(&c->h, &room);
+    if (dst == NULL) {
+        herd_log_error("out of memory reading fd %d", c->fd);
+        conn_close(c);
+        return;
     }
     do {
         n = read(fd, dst, room);
@@ -743,16 +413,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    w->bytes_in += (uint64_t)n;
-    if (c->buf.len == 0) {
-        c->base = w->in;
-        c->len = (size_t)n;
-        c->msg_start = c->parse_off = 0;
-    } else {
-        c->buf.len += (size_t)n;
-        c->base = c->buf.data;
-        c->len = c->buf.len;
-    }
+    c->w->bytes_in += (uint64_t)n;
+    herd_http1_input_done(&c->h, (size_t)n);
     conn_run(c);
 }
 
@@ -764,7 +426,8 @@ on_write(evutil_socket_t fd, short what, void *arg)
 
     (void)what;
     do {
-        n = write(fd, c->out.data + c->out_off, c->out.len - c->out_off);
+        n = send(fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                 MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno != EAGAIN)
@@ -781,13 +444,11 @@ on_write(evutil_socket_t fd, short what, void *arg)
     herd_buf_free(&c->out);
     c->out_off = 0;
     event_del(&c->ev_write);
-    if (c->close_after) {
+    if (herd_http1_state(&c->h) == HERD_HTTP1_CLOSING) {
         conn_settle(c, HERD_OK);
         return;
     }
     event_add(&c->ev_read, NULL);
-    c->base = c->buf.data;
-    c->len = c->buf.len;
     conn_run(c);
 }
 
@@ -813,9 +474,8 @@ conn_close(struct herd_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
-    herd_buf_free(&c->buf);
+    herd_http1_free(&c->h);
     herd_buf_free(&c->out);
-    herd_buf_free(&c->body);
     if (w->nfree < POOL_MAX) {
         c->next = w->free_conns;
         w->free_conns = c;
@@ -849,8 +509,7 @@ herd_conn_accept(struct herd_worker *w, int fd, int tcp)
     c->fd = fd;
     if (tcp)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    herd_http1_init(&c->h, w, &conn_hooks, c);
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, w->base, on_timer, c);
@@ -868,7 +527,8 @@ herd_conn_accept(struct herd_worker *w, int fd, int tcp)
 static int
 conn_idle(const struct herd_conn *c)
 {
-    return !c->req.started && c->buf.len == 0 && c->out.len == c->out_off &&
+    return herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
+           !herd_http1_holds_input(&c->h) && c->out.len == c->out_off &&
            !c->lingering;
 }
 
@@ -901,4 +561,10 @@ herd_conn_pool_free(struct herd_worker *w)
         free(c);
     }
     w->nfree = 0;
+}
+
+void
+herd_conn_global_init(uint64_t max_header_size)
+{
+    herd_http1_global_init(max_header_size);
 }

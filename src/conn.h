@@ -6,9 +6,6 @@
 
 struct herd_worker;
 
-/* Most request headers a request may carry (more: 431). */
-#define HERD_MAX_HEADERS 100
-
 /*
  * Take over fd, a freshly accepted non-blocking client socket, and serve
  * it until it closes. tcp says whether to set TCP_NODELAY. On failure
@@ -31,7 +28,7 @@ void herd_conn_close_all(struct herd_worker *w);
 /* Release the pool of free connection objects. */
 void herd_conn_pool_free(struct herd_worker *w);
 
-/* Prepare process-wide parser settings from limits (call once). */
+/* Prepare process-wide parser settings from limits (call once per process). */
 void herd_conn_global_init(uint64_t max_header_size);
 
 #endif

@@ -344,6 +344,9 @@ become_worker(struct herd_master *m, struct proc *self,
        freeing it touches none of the master's kernel state (its epoll set
        is shared with the master until then). */
     event_reinit(m->base);
+    for (i = 0; i < (size_t)m->nslots; i++)
+        if (m->slots[i].respawn)
+            event_free(m->slots[i].respawn);
     event_base_free(m->base);
     m->base = NULL;
     for (p = m->procs; p != NULL; p = p->next)

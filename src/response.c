@@ -82,6 +82,8 @@ herd_buf_reserve(struct herd_buf *b, size_t n)
 int
 herd_buf_append(struct herd_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return HERD_OK; /* p may be NULL then */
     if (herd_buf_reserve(b, n) != HERD_OK)
         return HERD_ERR;
     memcpy(b->data + b->len, p, n);

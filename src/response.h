@@ -18,7 +18,8 @@ struct herd_buf {
 /* Make room for n more bytes. HERD_OK, or HERD_ERR when out of memory. */
 int herd_buf_reserve(struct herd_buf *b, size_t n);
 
-/* Append n bytes. HERD_OK, or HERD_ERR when out of memory. */
+/* Append n bytes (p may be NULL when n is 0). HERD_OK, or HERD_ERR when out
+   of memory. */
 int herd_buf_append(struct herd_buf *b, const void *p, size_t n);
 
 /* Release what b owns and make it empty. */

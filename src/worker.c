@@ -96,14 +96,17 @@ on_accept(evutil_socket_t fd, short what, void *arg)
                 /* Spinning on a full descriptor table would burn the CPU:
                    stop accepting and try again shortly. */
                 struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
-                herd_log_error("accept4() failed (%d: %s), pausing accept "
-                               "for %d ms",
-                               errno, strerror(errno), ACCEPT_RETRY_MS);
+                if (!w->accept_failing)
+                    herd_log_error("accept4() failed (%d: %s), pausing "
+                                   "accept for %d ms at a time",
+                                   errno, strerror(errno), ACCEPT_RETRY_MS);
+                w->accept_failing = 1;
                 herd_worker_accept_pause(w);
                 evtimer_add(w->accept_retry, &tv);
             }
             return; /* EAGAIN: the queue is empty */
         }
+        w->accept_failing = 0;
         herd_conn_accept(w, cfd, a->tcp);
         if (w->nconns >= w->cfg->limits.max_connections) {
             herd_worker_accept_pause(w);
@@ -469,7 +472,9 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     w->tv_header = common_timeout(w, cfg->limits.header_timeout_ms);
     w->tv_body = common_timeout(w, cfg->limits.body_timeout_ms);
     w->tv_keepalive = common_timeout(w, cfg->limits.keepalive_timeout_ms);
-    if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL)
+    w->tv_send = common_timeout(w, cfg->limits.send_timeout_ms);
+    if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL ||
+        w->tv_send == NULL)
         return HERD_ERR;
     hb.tv_sec = (time_t)(cfg->worker.heartbeat_ms / 1000);
     hb.tv_usec = (suseconds_t)(cfg->worker.heartbeat_ms % 1000) * 1000;

@@ -85,6 +85,7 @@ struct herd_worker {
     struct event *drain_timer;
     int accepting;
     int draining;
+    int accept_failing; /* EMFILE and the like: logged once per episode */
 
     /* The channel to the master, heartbeats and retirement. */
     int chan;
@@ -112,6 +113,7 @@ struct herd_worker {
     const struct timeval *tv_header;
     const struct timeval *tv_body;
     const struct timeval *tv_keepalive;
+    const struct timeval *tv_send;
 
     /* Counters reported in every heartbeat. */
     uint64_t requests;

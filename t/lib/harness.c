@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -105,6 +106,27 @@ hh_wait_log(const struct hh_server *s, const char *text, int count,
     return -1;
 }
 
+int
+hh_slot_pid(const struct hh_server *s, int slot)
+{
+    char *log = read_file(s->log), *p, *hit = NULL, want[32];
+    int pid = -1;
+
+    if (log == NULL)
+        return -1;
+    snprintf(want, sizeof(want), ": serving (slot %d,", slot);
+    for (p = log; (p = strstr(p, want)) != NULL; p++)
+        hit = p;
+    if (hit != NULL) {
+        /* "... worker N PID: serving": the pid ends where the hit starts */
+        for (p = hit; p > log && p[-1] >= '0' && p[-1] <= '9'; p--)
+            ;
+        pid = atoi(p);
+    }
+    free(log);
+    return pid;
+}
+
 static void
 dump_log(const struct hh_server *s)
 {
@@ -117,6 +139,13 @@ dump_log(const struct hh_server *s)
 
 int
 hh_start(struct hh_server *s, const char *yaml, int workers)
+{
+    return hh_start_limited(s, yaml, workers, 0);
+}
+
+int
+hh_start_limited(struct hh_server *s, const char *yaml, int workers,
+                 int max_fds)
 {
     char *text = NULL, *log, *p;
     size_t len;
@@ -145,6 +174,10 @@ hh_start(struct hh_server *s, const char *yaml, int workers)
         return -1;
     if (s->pid == 0) {
         int null = open("/dev/null", O_RDWR);
+        struct rlimit rl = {(rlim_t)max_fds, (rlim_t)max_fds};
+
+        if (max_fds > 0 && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(126);
         dup2(null, STDIN_FILENO);
         execl(herd_bin(), "herd", "-c", s->conf, (char *)NULL);
         fprintf(stderr, "exec %s failed: %s\n", herd_bin(), strerror(errno));
@@ -433,6 +466,58 @@ hh_closed(int fd, int timeout_ms)
         return 0;
     n = recv(fd, &c, 1, MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+size_t
+hh_read_until_close(int fd, char *buf, size_t cap, int timeout_ms, int *closed)
+{
+    struct rbuf *b = rbuf_for(fd);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    char chunk[4096];
+    size_t got = 0, take;
+    ssize_t n;
+
+    *closed = 0;
+    for (;;) {
+        if (b->len > b->off) {
+            n = (ssize_t)(b->len - b->off);
+            memcpy(chunk, b->data + b->off,
+                   (size_t)n < sizeof(chunk) ? (size_t)n : sizeof(chunk));
+            if ((size_t)n > sizeof(chunk))
+                n = (ssize_t)sizeof(chunk);
+            b->off += (size_t)n;
+        } else {
+            if (poll(&pfd, 1, timeout_ms) <= 0)
+                return got;
+            n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0) {
+                *closed = n == 0 || errno == ECONNRESET;
+                return got;
+            }
+        }
+        take = cap - got < (size_t)n ? cap - got : (size_t)n;
+        memcpy(buf + got, chunk, take);
+        got += take;
+    }
+}
+
+int
+hh_send_paced(int fd, const char *data, size_t len, size_t piece, int gap_ms)
+{
+    size_t n;
+
+    while (len > 0) {
+        n = len < piece ? len : piece;
+        if (hh_send(fd, data, n) != 0)
+            return -1;
+        data += n;
+        len -= n;
+        if (len > 0)
+            sleep_ms(gap_ms);
+    }
+    return 0;
 }
 
 int

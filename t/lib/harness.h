@@ -22,6 +22,15 @@ struct hh_server {
  */
 int hh_start(struct hh_server *s, const char *yaml, int workers);
 
+/* hh_start, with herd's descriptor limit (RLIMIT_NOFILE) set to max_fds
+   (0: inherited), to drive it out of descriptors. */
+int hh_start_limited(struct hh_server *s, const char *yaml, int workers,
+                     int max_fds);
+
+/* The pid of the worker that last logged "serving (slot N, ...", of any
+   generation, or -1. */
+int hh_slot_pid(const struct hh_server *s, int slot);
+
 /* SIGTERM, wait (up to 10 s, then SIGKILL) and remove the temp dir.
    Returns the exit status, or -1 when it had to be killed. */
 int hh_stop(struct hh_server *s);
@@ -64,6 +73,19 @@ const char *hh_header(const struct hh_response *r, const char *name, char *buf,
 
 /* 1 when the peer has closed fd (EOF within timeout_ms), else 0. */
 int hh_closed(int fd, int timeout_ms);
+
+/*
+ * Read from fd (bytes read ahead by hh_read_response first) into buf until
+ * the peer closes or resets it, or timeout_ms pass without a byte. Returns
+ * the number of bytes read (at most cap; more are drained and dropped) and
+ * sets *closed to 1 when the peer closed.
+ */
+size_t hh_read_until_close(int fd, char *buf, size_t cap, int timeout_ms,
+                           int *closed);
+
+/* Send data in pieces of piece bytes, gap_ms apart. 0 or -1. */
+int hh_send_paced(int fd, const char *data, size_t len, size_t piece,
+                  int gap_ms);
 
 /* Connect, send raw, read one response, close. 0 or -1. */
 int hh_request(const struct hh_server *s, const char *raw,

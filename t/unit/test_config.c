@@ -218,6 +218,8 @@ Test(config, defaults_when_keys_are_absent)
     cr_assert_eq(cfg->limits.max_connections, 10000);
     cr_assert_eq(cfg->limits.header_timeout_ms, 10000);
     cr_assert_eq(cfg->limits.body_timeout_ms, 30000);
+    cr_assert_eq(cfg->limits.body_min_rate, 1024);
+    cr_assert_eq(cfg->limits.send_timeout_ms, 30000);
     cr_assert_eq(cfg->limits.keepalive_timeout_ms, 75000);
     cr_assert_eq(cfg->limits.keepalive_requests, 1000);
     cr_assert_eq(cfg->limits.max_header_size, 8192);
@@ -324,6 +326,30 @@ Test(config, workers_auto_is_the_cpu_count)
     herd_config_free(cfg);
 }
 
+Test(config, body_min_rate_and_send_timeout)
+{
+    struct herd_config *cfg = load_ok("limits:\n"
+                                      "  body_min_rate: 0\n"
+                                      "  send_timeout: 45s\n");
+
+    cr_assert_eq(cfg->limits.body_min_rate, 0);
+    cr_assert_eq(cfg->limits.send_timeout_ms, 45000);
+    herd_config_free(cfg);
+    cfg = load_ok("limits: { body_min_rate: 64k, send_timeout: 250ms }\n");
+    cr_assert_eq(cfg->limits.body_min_rate, 65536);
+    cr_assert_eq(cfg->limits.send_timeout_ms, 250);
+    herd_config_free(cfg);
+    error_is("limits: { send_timeout: 0 }\n",
+             "herd.yaml:1:25: limits.send_timeout: 0 is out of range "
+             "(1ms..1h)");
+    error_is("limits: { body_min_rate: 2g }\n",
+             "herd.yaml:1:26: limits.body_min_rate: 2g is out of range "
+             "(0..1g)");
+    error_is("limits: { body_min_rate: 1s }\n",
+             "herd.yaml:1:26: limits.body_min_rate: invalid size \"1s\": "
+             "unknown unit \"s\" (use k, m or g, optionally followed by b)");
+}
+
 Test(config, single_listen_string_and_bounds)
 {
     struct herd_config *cfg = load_ok("listen: \"[fe80::1%eth0]:65535\"\n"
@@ -332,6 +358,8 @@ Test(config, single_listen_string_and_bounds)
                                       "  max_connections: 1000000\n"
                                       "  header_timeout: 1h\n"
                                       "  body_timeout: 1ms\n"
+                                      "  body_min_rate: 1g\n"
+                                      "  send_timeout: 1h\n"
                                       "  keepalive_timeout: 3600s\n"
                                       "  keepalive_requests: 1000000000\n"
                                       "  max_header_size: 1kb\n"
@@ -346,6 +374,8 @@ Test(config, single_listen_string_and_bounds)
     cr_assert_eq(cfg->limits.max_connections, 1000000);
     cr_assert_eq(cfg->limits.header_timeout_ms, 3600000);
     cr_assert_eq(cfg->limits.body_timeout_ms, 1);
+    cr_assert_eq(cfg->limits.body_min_rate, 1073741824);
+    cr_assert_eq(cfg->limits.send_timeout_ms, 3600000);
     cr_assert_eq(cfg->limits.keepalive_timeout_ms, 3600000);
     cr_assert_eq(cfg->limits.keepalive_requests, 1000000000);
     cr_assert_eq(cfg->limits.max_header_size, 1024);

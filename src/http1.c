@@ -1,0 +1,628 @@
+/* http1.c: the HTTP/1.1 engine of a connection: bytes in, answers out. */
+
+/*
+ * Every byte goes through two machines in lock step: framing.c first says
+ * how far the bytes are acceptable and where a head or a request ends,
+ * then http-parser parses exactly those bytes; its callbacks record slices
+ * and, once a head is complete, request_check applies the rules that need
+ * whole field values. A verdict is taken at the first refused byte in
+ * stream order, so it does not depend on how the input was split. Which
+ * layer enforces which rule is listed at the top of conn.c.
+ */
+#include "http1.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "worker.h"
+
+/* Stop parsing pipelined requests when this much output is waiting. */
+#define OUT_HIGH_WATER (256 * 1024)
+/* Smallest free space a read is offered in a connection's own buffer. */
+#define READ_MIN 4096
+/* http-parser's own head limit sits above herd's, so that framing.c,
+   which counts the same bytes exactly, always decides first. */
+#define PARSER_HEAD_SLACK (2 * HERD_CHUNK_LINE_MAX + 1024)
+
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static http_parser_settings settings;
+
+/* ---- parser callbacks: record slices, never act on the connection ---- */
+
+static uint32_t
+slice_off(const struct herd_http1 *h, const char *at)
+{
+    return (uint32_t)(at - (h->base + h->msg_start));
+}
+
+static void
+slice_extend(struct herd_http1 *h, struct herd_slice *s, const char *at,
+             size_t len)
+{
+    if (s->len == 0)
+        s->off = slice_off(h, at);
+    s->len += (uint32_t)len;
+    if (s->off + s->len > h->head_end)
+        h->head_end = s->off + s->len;
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+    struct herd_http1 *h = p->data;
+
+    slice_extend(h, &h->url, at, len);
+    return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct herd_http1 *h = p->data;
+
+    if (h->in_body) /* trailers are never merged into the headers */
+        return 0;
+    if (h->nheaders == 0 || h->last_was_value) {
+        /* framing.c counts field lines first; this is a backstop. */
+        if (h->nheaders == HERD_MAX_HEADERS) {
+            h->error_status = 431;
+            return -1;
+        }
+        h->nheaders++;
+        h->name[h->nheaders - 1] = (struct herd_slice){0, 0};
+        h->value[h->nheaders - 1] = (struct herd_slice){0, 0};
+        h->last_was_value = 0;
+    }
+    slice_extend(h, &h->name[h->nheaders - 1], at, len);
+    return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct herd_http1 *h = p->data;
+
+    if (h->in_body || h->nheaders == 0)
+        return 0;
+    h->last_was_value = 1;
+    slice_extend(h, &h->value[h->nheaders - 1], at, len);
+    return 0;
+}
+
+/*
+ * The head is complete: apply the rules that need whole field values and
+ * tell framing.c how the body is delimited. Returns 0, or the status to
+ * refuse the request with.
+ */
+static int
+request_check(struct herd_http1 *h)
+{
+    const http_parser *p = &h->parser;
+    const char *head = h->base + h->msg_start;
+    const char *v;
+    uint64_t cl = 0, n;
+    size_t i, vlen;
+    int ncl = 0, nte = 0, nhost = 0, te = 0, expect = 0, expect_other = 0;
+    int v11 = p->http_minor >= 1, chunked;
+
+    for (i = 0; i < h->nheaders; i++) {
+        const char *name = head + h->name[i].off;
+        size_t nlen = h->name[i].len;
+
+        vlen = h->value[i].len;
+        v = herd_framing_trim(head + h->value[i].off, &vlen);
+        if (herd_framing_token_eq(name, nlen, "content-length")) {
+            if (herd_framing_content_length(v, vlen, &n) != HERD_OK ||
+                (ncl++ > 0 && n != cl))
+                return 400;
+            cl = n;
+        } else if (herd_framing_token_eq(name, nlen, "transfer-encoding")) {
+            nte++;
+            te = herd_framing_transfer_encoding(v, vlen);
+        } else if (herd_framing_token_eq(name, nlen, "host")) {
+            nhost++;
+            if (!herd_framing_host_valid(v, vlen))
+                return 400;
+        } else if (herd_framing_token_eq(name, nlen, "expect")) {
+            if (herd_framing_token_eq(v, vlen, "100-continue"))
+                expect = 1;
+            else
+                expect_other = 1;
+        }
+    }
+    /* RFC 9112 6.1 and 6.3: framing that two parties could read two
+       ways is refused, and the connection closed. */
+    if (nte > 0 && ncl > 0)
+        return 400;
+    if (nte > 1 || ncl > 1)
+        return 400; /* repeated lines (CVE-2020-8287) */
+    if (nte > 0 && !v11)
+        return 400; /* Transfer-Encoding in HTTP/1.0 */
+    if (nte > 0 && te != 0)
+        return te;
+    if (nhost > 1 || (v11 && nhost == 0))
+        return 400;
+    if (p->method == HTTP_CONNECT)
+        return 501; /* herd is no proxy: never tunnel */
+    chunked = nte > 0;
+    /* What http-parser will do with the body must be what was decided. */
+    if (chunked != !!(p->flags & F_CHUNKED) ||
+        (ncl > 0 && (!(p->flags & F_CONTENTLENGTH) || p->content_length != cl)))
+        return 400;
+    if (cl > h->w->cfg->limits.max_body_size)
+        return 413; /* from the header, before any of the body is read */
+    if (v11 && expect_other)
+        return 417;
+    h->expect_continue = v11 && expect && (chunked || cl > 0);
+    if (chunked)
+        herd_framing_body(&h->framing, HERD_BODY_CHUNKED, 0);
+    else
+        herd_framing_body(&h->framing, HERD_BODY_LENGTH, cl);
+    return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+    struct herd_http1 *h = p->data;
+    int status;
+
+    h->in_body = 1;
+    status = request_check(h);
+    if (status != 0) {
+        h->error_status = status;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+    struct herd_http1 *h = p->data;
+
+    /* framing.c already holds the size to max_body_size. */
+    if (h->hooks->body != NULL)
+        h->hooks->body(h->arg, at, len);
+    return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+    /* Hand the request to answer() outside the parser. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+void
+herd_http1_global_init(uint64_t max_header_size)
+{
+    http_parser_set_max_header_size((uint32_t)max_header_size +
+                                    PARSER_HEAD_SLACK);
+    memset(&settings, 0, sizeof(settings));
+    settings.on_url = on_url;
+    settings.on_header_field = on_header_field;
+    settings.on_header_value = on_header_value;
+    settings.on_headers_complete = on_headers_complete;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+}
+
+/* ---- life cycle ---- */
+
+void
+herd_http1_init(struct herd_http1 *h, struct herd_worker *w,
+                const struct herd_http1_hooks *hooks, void *arg)
+{
+    const struct herd_config *cfg = w->cfg;
+
+    memset(h, 0, sizeof(*h));
+    h->w = w;
+    h->hooks = hooks;
+    h->arg = arg;
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = h;
+    herd_framing_init(&h->framing, (uint32_t)cfg->limits.max_header_size,
+                      HERD_MAX_HEADERS, cfg->limits.max_body_size);
+}
+
+void
+herd_http1_free(struct herd_http1 *h)
+{
+    herd_buf_free(&h->buf);
+}
+
+/* ---- requests ---- */
+
+static unsigned
+method_bit(unsigned method)
+{
+    switch (method) {
+    case HTTP_GET:
+        return HERD_M_GET;
+    case HTTP_HEAD:
+        return HERD_M_HEAD;
+    case HTTP_POST:
+        return HERD_M_POST;
+    case HTTP_PUT:
+        return HERD_M_PUT;
+    case HTTP_PATCH:
+        return HERD_M_PATCH;
+    case HTTP_DELETE:
+        return HERD_M_DELETE;
+    case HTTP_OPTIONS:
+        return HERD_M_OPTIONS;
+    default:
+        return 0;
+    }
+}
+
+static void
+request_reset(struct herd_http1 *h)
+{
+    h->url = (struct herd_slice){0, 0};
+    h->nheaders = 0;
+    h->head_end = 0;
+    h->last_was_value = 0;
+    h->in_body = 0;
+    h->expect_continue = 0;
+    h->error_status = 0;
+}
+
+/* The path of the request target: origin-form up to '?', or the path of
+   an absolute-form target. Returns HERD_ERR when there is none. */
+static int
+request_path(const char *url, size_t len, const char **path, size_t *plen)
+{
+    struct http_parser_url u;
+    size_t i;
+
+    if (len > 0 && url[0] == '/') {
+        for (i = 0; i < len && url[i] != '?' && url[i] != '#'; i++)
+            ;
+        *path = url;
+        *plen = i;
+        return HERD_OK;
+    }
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(url, len, 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_PATH)))
+        return HERD_ERR;
+    *path = url + u.field_data[UF_PATH].off;
+    *plen = u.field_data[UF_PATH].len;
+    return HERD_OK;
+}
+
+/* Refuse the request: answer status and close once it is written. */
+static void
+fail(struct herd_http1 *h, int status, time_t now)
+{
+    if (herd_error_response_write(&h->w->out, status, now, HERD_CONN_CLOSE,
+                                  NULL, 0) != HERD_OK)
+        h->oom = 1;
+    h->close_after = 1;
+    h->linger = 1;
+    h->hooks->error(h->arg, h, status);
+}
+
+/* framing.c and http-parser disagree on where a message ends: a bug in
+   herd, never to be papered over in a fuzzing build. */
+static void
+desync(struct herd_http1 *h, time_t now)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    abort();
+#endif
+    fail(h, 400, now);
+}
+
+/* Route and answer one complete request into the worker's output. */
+static void
+answer(struct herd_http1 *h, time_t now)
+{
+    struct herd_worker *w = h->w;
+    const struct herd_config *cfg = w->cfg;
+    const char *base = h->base + h->msg_start;
+    const char *path;
+    size_t plen;
+    struct herd_match m;
+    enum herd_route_result rr;
+    enum herd_conn_header ch;
+    int keepalive, head_only, status, rc;
+    char allow[96];
+
+    h->nrequests++;
+    keepalive = http_should_keep_alive(&h->parser) && !w->draining &&
+                !h->parser.upgrade && cfg->limits.keepalive_timeout_ms > 0 &&
+                (cfg->limits.keepalive_requests == 0 ||
+                 h->nrequests < cfg->limits.keepalive_requests);
+    if (!keepalive) {
+        ch = HERD_CONN_CLOSE;
+        h->close_after = 1;
+    } else {
+        ch = h->parser.http_minor == 0 ? HERD_CONN_KEEPALIVE : HERD_CONN_NONE;
+    }
+    head_only = h->parser.method == HTTP_HEAD;
+
+    if (request_path(base + h->url.off, h->url.len, &path, &plen) != HERD_OK) {
+        status = 400;
+        rc = herd_error_response_write(&w->out, status, now, HERD_CONN_CLOSE,
+                                       NULL, head_only);
+        h->close_after = 1;
+        goto done;
+    }
+    rr = herd_router_match(w->routes.router, path, plen,
+                           method_bit(h->parser.method), &m);
+    if (rr == HERD_ROUTE_FOUND) {
+        const struct herd_handler *hd = m.data;
+        status = hd->conf->u.respond.status;
+        rc = herd_fixed_response_write(&hd->fixed, &w->out, now, ch, head_only);
+    } else if (rr == HERD_ROUTE_METHOD_NOT_ALLOWED) {
+        status = 405;
+        herd_allow_header_value(m.allow, allow, sizeof(allow));
+        rc = herd_error_response_write(&w->out, status, now, ch, allow,
+                                       head_only);
+    } else {
+        status = 404;
+        rc = herd_error_response_write(&w->out, status, now, ch, NULL,
+                                       head_only);
+    }
+done:
+    if (rc != HERD_OK) {
+        h->oom = 1;
+        h->close_after = 1;
+    }
+    h->hooks->request(h->arg, h, status);
+}
+
+static int
+parser_error_status(const struct herd_http1 *h)
+{
+    if (h->error_status)
+        return h->error_status;
+    if (HTTP_PARSER_ERRNO(&h->parser) == HPE_HEADER_OVERFLOW)
+        return 431;
+    return 400;
+}
+
+/*
+ * Parse what is in base[parse_off..len) and answer every complete request
+ * into the worker's output, in order. Stops at an error, at a request
+ * after which the connection closes, or when enough output is waiting.
+ */
+static void
+process(struct herd_http1 *h, time_t now)
+{
+    struct herd_worker *w = h->w;
+    enum herd_framing_event ev;
+    enum http_errno e;
+    size_t n, m;
+
+    while (h->parse_off < h->len && !h->close_after &&
+           w->out.len < OUT_HIGH_WATER) {
+        const char *p = h->base + h->parse_off;
+
+        ev = herd_framing_scan(&h->framing, p, h->len - h->parse_off, &n);
+        /* The parser sees the bytes framing.c accepted, so that an error
+           it finds among them comes first, as it does in the stream. */
+        m = n > 0 ? http_parser_execute(&h->parser, &settings, p, n) : 0;
+        h->parse_off += m;
+        e = HTTP_PARSER_ERRNO(&h->parser);
+        if (e == HPE_PAUSED) {
+            if (m != n || (ev != HERD_FRAMING_END && ev != HERD_FRAMING_HEAD) ||
+                herd_framing_started(&h->framing)) {
+                desync(h, now);
+                return;
+            }
+            answer(h, now);
+            request_reset(h);
+            http_parser_pause(&h->parser, 0);
+            h->msg_start = h->parse_off;
+            if (h->parser.upgrade) /* never parse what follows an upgrade */
+                h->close_after = 1;
+            continue;
+        }
+        if (e != HPE_OK) {
+            fail(h, parser_error_status(h), now);
+            return;
+        }
+        if (m != n) {
+            desync(h, now);
+            return;
+        }
+        if (ev == HERD_FRAMING_ERROR) {
+            fail(h, h->framing.status, now);
+            return;
+        }
+        if (ev == HERD_FRAMING_END ||
+            (ev == HERD_FRAMING_HEAD &&
+             (!h->in_body || !herd_framing_started(&h->framing)))) {
+            desync(h, now);
+            return;
+        }
+        if (ev == HERD_FRAMING_HEAD && h->expect_continue &&
+            herd_buf_append(&w->out, continue_line,
+                            sizeof(continue_line) - 1) != HERD_OK)
+            h->oom = 1;
+    }
+}
+
+/* ---- input buffers ---- */
+
+char *
+herd_http1_input_space(struct herd_http1 *h, size_t *room)
+{
+    if (h->buf.len == 0) {
+        *room = h->w->in_cap;
+        return h->w->in;
+    }
+    if (herd_buf_reserve(&h->buf, READ_MIN) != HERD_OK)
+        return NULL;
+    *room = h->buf.cap - h->buf.len;
+    return h->buf.data + h->buf.len;
+}
+
+void
+herd_http1_input_done(struct herd_http1 *h, size_t n)
+{
+    if (h->buf.len == 0) {
+        h->base = h->w->in;
+        h->len = n;
+        h->msg_start = h->parse_off = 0;
+    } else {
+        h->buf.len += n;
+        h->base = h->buf.data;
+        h->len = h->buf.len;
+    }
+}
+
+/*
+ * Keep what the next read needs: the head of a request still in progress
+ * (its body bytes are not kept) and any bytes not parsed yet. Moves them
+ * into h->buf, so the worker's scratch is free again.
+ */
+static int
+save_input(struct herd_http1 *h)
+{
+    size_t head, rest, total;
+    char *dst;
+
+    if (h->close_after) {
+        head = rest = 0;
+    } else if (h->in_body) {
+        head = h->head_end;
+        rest = h->len - h->parse_off;
+    } else {
+        head = h->parse_off - h->msg_start;
+        rest = h->len - h->parse_off;
+    }
+    total = head + rest;
+    if (total == 0) {
+        herd_buf_free(&h->buf); /* idle connections hold no buffer */
+        goto done;
+    }
+    if (h->base == h->buf.data) {
+        /* Moving down within one buffer: each move goes to a lower or
+           equal address, so memmove in this order is safe. */
+        memmove(h->buf.data, h->base + h->msg_start, head);
+        memmove(h->buf.data + head, h->base + h->parse_off, rest);
+    } else {
+        h->buf.len = 0;
+        if (herd_buf_reserve(&h->buf, total + READ_MIN) != HERD_OK)
+            return HERD_ERR;
+        dst = h->buf.data;
+        memcpy(dst, h->base + h->msg_start, head);
+        memcpy(dst + head, h->base + h->parse_off, rest);
+    }
+    h->buf.len = total;
+done:
+    h->msg_start = 0;
+    h->parse_off = head;
+    h->base = h->buf.data;
+    h->len = h->buf.len;
+    return HERD_OK;
+}
+
+int
+herd_http1_run(struct herd_http1 *h, time_t now)
+{
+    int flushed;
+
+    h->oom = 0;
+    for (;;) {
+        process(h, now);
+        flushed = h->hooks->flush(h->arg);
+        if (flushed != HERD_OK || h->close_after || h->parse_off >= h->len)
+            break;
+        /* Stopped at the output high-water mark with input left. */
+    }
+    /* Closing with request bytes not read: the owner lingers so that
+       they cause no reset that would destroy the response on its way. */
+    if (h->close_after &&
+        (h->parse_off < h->len || herd_framing_started(&h->framing)))
+        h->linger = 1;
+    if (flushed != HERD_ERR && save_input(h) != HERD_OK)
+        h->oom = 1;
+    if (h->oom)
+        return HERD_ERR;
+    return flushed;
+}
+
+int
+herd_http1_timeout(struct herd_http1 *h, time_t now)
+{
+    enum herd_http1_state s = herd_http1_state(h);
+
+    if (s != HERD_HTTP1_HEAD && s != HERD_HTTP1_BODY)
+        return 0;
+    fail(h, 408, now);
+    return 1;
+}
+
+enum herd_http1_state
+herd_http1_state(const struct herd_http1 *h)
+{
+    if (h->close_after)
+        return HERD_HTTP1_CLOSING;
+    if (h->in_body)
+        return HERD_HTTP1_BODY;
+    if (herd_framing_started(&h->framing) || h->buf.len > 0)
+        return HERD_HTTP1_HEAD;
+    return HERD_HTTP1_IDLE;
+}
+
+uint64_t
+herd_http1_body_bytes(const struct herd_http1 *h)
+{
+    return h->framing.body_wire;
+}
+
+int
+herd_http1_holds_input(const struct herd_http1 *h)
+{
+    return h->buf.len > 0;
+}
+
+/* ---- the current request ---- */
+
+const char *
+herd_http1_method(const struct herd_http1 *h)
+{
+    return http_method_str((enum http_method)h->parser.method);
+}
+
+int
+herd_http1_version(const struct herd_http1 *h)
+{
+    return h->parser.http_major * 10 + h->parser.http_minor;
+}
+
+const char *
+herd_http1_target(const struct herd_http1 *h, size_t *len)
+{
+    *len = h->url.len;
+    if (h->url.len == 0)
+        return "";
+    return h->base + h->msg_start + h->url.off;
+}
+
+size_t
+herd_http1_nheaders(const struct herd_http1 *h)
+{
+    return h->nheaders;
+}
+
+void
+herd_http1_header(const struct herd_http1 *h, size_t i, const char **name,
+                  size_t *nlen, const char **value, size_t *vlen)
+{
+    const char *head = h->base + h->msg_start;
+
+    *name = head + h->name[i].off;
+    *nlen = h->name[i].len;
+    *value = head + h->value[i].off;
+    *vlen = h->value[i].len;
+}

@@ -1,0 +1,153 @@
+/* http1.h: the HTTP/1.1 engine of a connection: bytes in, answers out. */
+#ifndef HERD_HTTP1_H
+#define HERD_HTTP1_H
+
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+#include "framing.h"
+#include "response.h"
+
+struct herd_worker;
+struct herd_http1;
+
+/* Most field lines a request head may carry (more: 431). */
+#define HERD_MAX_HEADERS 100
+
+/*
+ * The engine does no I/O: input lands where herd_http1_input_space says,
+ * and answers are rendered into the worker's output buffer (w->out), which
+ * the owner writes out when asked through these hooks. conn.c drives it
+ * from a socket; the fuzzer and the unit tests drive it from memory.
+ */
+struct herd_http1_hooks {
+    /* Write w->out and empty it: HERD_OK when all of it went, HERD_AGAIN
+       when some has to wait (the engine stops until run again), HERD_ERR
+       when the peer is gone. */
+    int (*flush)(void *arg);
+    /* A complete request was answered with status. */
+    void (*request)(void *arg, const struct herd_http1 *h, int status);
+    /* A request was refused with status (400, 408, 413, ...). */
+    void (*error)(void *arg, const struct herd_http1 *h, int status);
+    /* Body bytes of the current request, in order; may be NULL. */
+    void (*body)(void *arg, const char *data, size_t len);
+};
+
+/* What a connection is doing, for the owner's timers. */
+enum herd_http1_state {
+    HERD_HTTP1_IDLE,    /* between requests: no byte of the next one yet */
+    HERD_HTTP1_HEAD,    /* a request head is arriving */
+    HERD_HTTP1_BODY,    /* the head is complete, the body is arriving */
+    HERD_HTTP1_CLOSING, /* no more requests: close once the output is out */
+};
+
+/* A field of the request head: offsets from the start of the request. */
+struct herd_slice {
+    uint32_t off;
+    uint32_t len;
+};
+
+/* Per connection; the fields are private to http1.c. */
+struct herd_http1 {
+    struct herd_worker *w;
+    const struct herd_http1_hooks *hooks;
+    void *arg;
+
+    http_parser parser;
+    struct herd_framing framing;
+
+    /* Input being parsed: the worker's scratch or buf.data. */
+    char *base;
+    size_t len;
+    size_t msg_start;    /* where the current request begins in base */
+    size_t parse_off;    /* how far parsing got in base */
+    struct herd_buf buf; /* own input: what is left between reads */
+
+    /* The current request. */
+    struct herd_slice url;
+    struct herd_slice name[HERD_MAX_HEADERS];
+    struct herd_slice value[HERD_MAX_HEADERS];
+    uint32_t nheaders;
+    uint32_t head_end; /* end of the last slice: what the head needs kept */
+    int error_status;  /* set by a callback that refuses the request */
+
+    uint32_t nrequests; /* answered on this connection */
+    unsigned last_was_value : 1;
+    unsigned in_body : 1; /* head complete, body (or trailers) follows */
+    unsigned expect_continue : 1;
+    unsigned close_after : 1; /* close once the output is written */
+    unsigned linger : 1;      /* ... and discard input briefly first */
+    unsigned oom : 1;         /* the last run failed for want of memory */
+};
+
+/*
+ * Prepare the process-wide parser settings (http-parser's header size
+ * limit is global to the process): call once per process, before any
+ * engine runs, with the configured limits.max_header_size.
+ */
+void herd_http1_global_init(uint64_t max_header_size);
+
+/* Start h on a new connection of w. hooks and arg must outlive h. */
+void herd_http1_init(struct herd_http1 *h, struct herd_worker *w,
+                     const struct herd_http1_hooks *hooks, void *arg);
+
+/* Release what h owns. h may be zeroed. */
+void herd_http1_free(struct herd_http1 *h);
+
+/*
+ * Where the next input should be written, with room for *room bytes: the
+ * worker's scratch when h keeps nothing, else h's own buffer. NULL when
+ * out of memory.
+ */
+char *herd_http1_input_space(struct herd_http1 *h, size_t *room);
+
+/* n bytes were written where herd_http1_input_space said. */
+void herd_http1_input_done(struct herd_http1 *h, size_t n);
+
+/*
+ * Parse the input and answer every complete request, in order, into
+ * w->out, flushing through the hooks whenever enough output waits and at
+ * the end; then keep what the next input needs in h's own buffer, so the
+ * worker's scratch is free again. Returns the last flush's result:
+ * HERD_OK, HERD_AGAIN (output waits: run again once it is written) or
+ * HERD_ERR (peer gone, or out of memory: h->oom).
+ */
+int herd_http1_run(struct herd_http1 *h, time_t now);
+
+/*
+ * A deadline passed. When a request was under way, render 408 into w->out
+ * and mark the connection closing; returns 1 then, else 0 (nothing to
+ * say: just close).
+ */
+int herd_http1_timeout(struct herd_http1 *h, time_t now);
+
+enum herd_http1_state herd_http1_state(const struct herd_http1 *h);
+
+/* Body bytes (chunk framing included) received for the current request. */
+uint64_t herd_http1_body_bytes(const struct herd_http1 *h);
+
+/* Whether h holds input or output of its own (an idle one holds none). */
+int herd_http1_holds_input(const struct herd_http1 *h);
+
+/* ---- the current request, for the hooks ---- */
+
+/* "GET" etc.; what the parser saw so far for a refused request. */
+const char *herd_http1_method(const struct herd_http1 *h);
+
+/* 10 for HTTP/1.0, 11 for HTTP/1.1. */
+int herd_http1_version(const struct herd_http1 *h);
+
+/* The request target (not NUL-terminated); *len 0 when none was read. */
+const char *herd_http1_target(const struct herd_http1 *h, size_t *len);
+
+/* The number of field lines of the head (trailers are never among them). */
+size_t herd_http1_nheaders(const struct herd_http1 *h);
+
+/* Field line i: its name and value, slices of the input. */
+void herd_http1_header(const struct herd_http1 *h, size_t i, const char **name,
+                       size_t *nlen, const char **value, size_t *vlen);
+
+#endif
