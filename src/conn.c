@@ -66,6 +66,7 @@
 #include <unistd.h>
 
 #include "http1.h"
+#include "ident.h"
 #include "log.h"
 #include "response.h"
 #include "worker.h"
@@ -96,6 +97,11 @@ struct herd_conn {
 
     struct timeval idle_since; /* when it last became idle (draining) */
 
+    struct sockaddr_storage peer; /* PROXY header's source, or accept's */
+    socklen_t peerlen;
+    struct herd_buf pp; /* PROXY header bytes read so far */
+
+    unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
     unsigned lingering : 1;
     unsigned closed : 1;
 };
@@ -168,19 +174,35 @@ hook_flush(void *arg)
     return conn_flush(arg);
 }
 
+/* Identify a request (h NULL: refused) and say who it was for. */
+static void
+conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
+{
+    struct herd_worker *w = c->w;
+    struct herd_ident id;
+    const char *target = "";
+    size_t len = 0;
+
+    herd_ident_resolve(&id, w->cfg, (const struct sockaddr *)&c->peer,
+                       c->peerlen, h, &w->reqid);
+    if (herd_ident_add_header(&w->out, c->h.resp_start, id.id, id.idlen) !=
+        HERD_OK)
+        herd_log_error("cannot add X-Request-Id on fd %d", c->fd);
+    if (!herd_log_enabled(HERD_LOG_DEBUG))
+        return;
+    if (h != NULL)
+        target = herd_http1_target(h, &len);
+    herd_log_debug("%s %.*s %d client %s id %s", herd_http1_method(&c->h),
+                   (int)len, target, status, id.client.text, id.id);
+}
+
 static void
 hook_request(void *arg, const struct herd_http1 *h, int status)
 {
     struct herd_conn *c = arg;
-    const char *target;
-    size_t len;
 
     herd_worker_request_done(c->w, status);
-    if (!herd_log_enabled(HERD_LOG_DEBUG))
-        return;
-    target = herd_http1_target(h, &len);
-    herd_log_debug("%s %.*s %d", herd_http1_method(h), (int)len, target,
-                   status);
+    conn_ident(c, h, status);
 }
 
 static void
@@ -191,6 +213,7 @@ hook_error(void *arg, const struct herd_http1 *h, int status)
     (void)h;
     herd_worker_request_done(c->w, status);
     herd_log_debug("error %d on fd %d", status, c->fd);
+    conn_ident(c, NULL, status);
 }
 
 static const struct herd_http1_hooks conn_hooks = {
@@ -351,6 +374,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     c->timer_kind = T_NONE;
+    if (c->pp_pending) {
+        herd_log_warn("no PROXY header within header_timeout on fd %d", c->fd);
+        conn_close(c);
+        return;
+    }
     if (c->lingering) {
         conn_close(c);
         return;
@@ -376,6 +404,48 @@ conn_run(struct herd_conn *c)
     conn_settle(c, herd_http1_run(&c->h, conn_now(c)));
 }
 
+/*
+ * Read the PROXY header that starts the connection; once complete, its
+ * source (when it carries one) becomes the peer and the bytes after it
+ * are the first HTTP input.
+ */
+static void
+conn_proxy_read(struct herd_conn *c)
+{
+    struct herd_proxy_header hdr;
+    size_t used, n, room;
+    char err[HERD_ERR_LEN], *dst;
+    int rc;
+
+    rc = herd_ident_proxy_read(c->fd, &c->pp, &hdr, &used, err, sizeof(err));
+    if (rc == HERD_AGAIN)
+        return;
+    if (rc != HERD_OK) {
+        herd_log_warn("PROXY header refused on fd %d: %s", c->fd, err);
+        conn_close(c);
+        return;
+    }
+    c->pp_pending = 0;
+    if (hdr.family != AF_UNSPEC) {
+        memcpy(&c->peer, &hdr.src, hdr.srclen);
+        c->peerlen = hdr.srclen;
+    }
+    while (used < c->pp.len) {
+        dst = herd_http1_input_space(&c->h, &room);
+        if (dst == NULL) {
+            herd_log_error("out of memory reading fd %d", c->fd);
+            conn_close(c);
+            return;
+        }
+        n = c->pp.len - used < room ? c->pp.len - used : room;
+        memcpy(dst, c->pp.data + used, n);
+        herd_http1_input_done(&c->h, n);
+        used += n;
+    }
+    herd_buf_free(&c->pp);
+    conn_run(c);
+}
+
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -392,6 +462,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
         } while (n > 0);
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
             conn_close(c);
+        return;
+    }
+    if (c->pp_pending) {
+        conn_proxy_read(c);
         return;
     }
     dst = herd_http1_input_space(&c->h, &room);
@@ -476,6 +550,7 @@ conn_close(struct herd_conn *c)
     w->nconns--;
     herd_http1_free(&c->h);
     herd_buf_free(&c->out);
+    herd_buf_free(&c->pp);
     if (w->nfree < POOL_MAX) {
         c->next = w->free_conns;
         w->free_conns = c;
@@ -487,7 +562,8 @@ conn_close(struct herd_conn *c)
 }
 
 void
-herd_conn_accept(struct herd_worker *w, int fd, int tcp)
+herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
+                 const struct sockaddr *peer, socklen_t peerlen)
 {
     struct herd_conn *c;
     int on = 1;
@@ -507,7 +583,12 @@ herd_conn_accept(struct herd_worker *w, int fd, int tcp)
     memset(c, 0, sizeof(*c));
     c->w = w;
     c->fd = fd;
-    if (tcp)
+    if (peer != NULL && peerlen <= sizeof(c->peer)) {
+        memcpy(&c->peer, peer, peerlen);
+        c->peerlen = peerlen;
+    }
+    c->pp_pending = a->proxy_protocol ? 1 : 0;
+    if (a->tcp)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     herd_http1_init(&c->h, w, &conn_hooks, c);
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);

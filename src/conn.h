@@ -2,17 +2,23 @@
 #ifndef HERD_CONN_H
 #define HERD_CONN_H
 
+#include <sys/socket.h>
+
 #include "common.h"
 
 struct herd_worker;
+struct herd_acceptor;
 
 /*
- * Take over fd, a freshly accepted non-blocking client socket, and serve
- * it until it closes. tcp says whether to set TCP_NODELAY. On failure
- * (out of memory) the socket is closed. The connection counts towards
- * w->nconns until it closes.
+ * Take over fd, a freshly accepted non-blocking client socket from a's
+ * listener, whose peer address accept(2) gave as peer (peerlen bytes,
+ * copied), and serve it until it closes: TCP_NODELAY on TCP, a PROXY
+ * header first when a asks for it. On failure (out of memory) the socket
+ * is closed. The connection counts towards w->nconns until it closes.
  */
-void herd_conn_accept(struct herd_worker *w, int fd, int tcp);
+void herd_conn_accept(struct herd_worker *w, int fd,
+                      const struct herd_acceptor *a,
+                      const struct sockaddr *peer, socklen_t peerlen);
 
 /*
  * Graceful stop: idle connections close once idle for

@@ -300,6 +300,7 @@ request_path(const char *url, size_t len, const char **path, size_t *plen)
 static void
 fail(struct herd_http1 *h, int status, time_t now)
 {
+    h->resp_start = h->w->out.len;
     if (herd_error_response_write(&h->w->out, status, now, HERD_CONN_CLOSE,
                                   NULL, 0) != HERD_OK)
         h->oom = 1;
@@ -335,6 +336,7 @@ answer(struct herd_http1 *h, time_t now)
     char allow[96];
 
     h->nrequests++;
+    h->resp_start = w->out.len;
     keepalive = http_should_keep_alive(&h->parser) && !w->draining &&
                 !h->parser.upgrade && cfg->limits.keepalive_timeout_ms > 0 &&
                 (cfg->limits.keepalive_requests == 0 ||

@@ -28,7 +28,8 @@ struct herd_http1_hooks {
        when some has to wait (the engine stops until run again), HERD_ERR
        when the peer is gone. */
     int (*flush)(void *arg);
-    /* A complete request was answered with status. */
+    /* A complete request was answered with status (the response starts at
+       w->out.data + h->resp_start, for request and error alike). */
     void (*request)(void *arg, const struct herd_http1 *h, int status);
     /* A request was refused with status (400, 408, 413, ...). */
     void (*error)(void *arg, const struct herd_http1 *h, int status);
@@ -74,6 +75,8 @@ struct herd_http1 {
     uint32_t head_end; /* end of the last slice: what the head needs kept */
     int error_status;  /* set by a callback that refuses the request */
 
+    size_t resp_start;  /* where the last answer begins in w->out: the
+                           hooks may add header lines to it */
     uint32_t nrequests; /* answered on this connection */
     unsigned last_was_value : 1;
     unsigned in_body : 1; /* head complete, body (or trailers) follows */

@@ -38,6 +38,7 @@
 #include "channel.h"
 #include "listener.h"
 #include "log.h"
+#include "reqid.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -91,6 +92,7 @@ struct herd_master {
     struct event_base *base;
     struct herd_scoreboard *sb;
     uint64_t started_ms;
+    uint64_t reqid_nonce; /* drawn once: request ids of every worker */
 
     struct mlistener *ls;
     size_t nls;
@@ -380,6 +382,7 @@ become_worker(struct herd_master *m, struct proc *self,
     args.chan = chan;
     args.max_requests = max_requests;
     args.scoreboard = m->sb;
+    args.reqid_nonce = m->reqid_nonce;
     status = herd_worker_run(&args);
     free(mine);
     exit(status);
@@ -1194,6 +1197,7 @@ herd_master_run(struct herd_config *cfg, const char *path)
     m.pid = getpid();
     m.pid_fd = -1;
     m.generation = 1;
+    m.reqid_nonce = herd_reqid_nonce();
     m.started_ms = mono_ms();
     srandom((unsigned)m.pid ^ (unsigned)time(NULL));
     herd_log_set_role("master");

@@ -78,16 +78,36 @@ herd_routes_free(struct herd_routes *routes)
 
 /* ---- accepting ---- */
 
+/* Whether the configuration asks for PROXY headers on listener l. */
+static int
+listener_proxy_protocol(const struct herd_config *cfg,
+                        const struct herd_listener *l)
+{
+    char key[sizeof(l->key)];
+    size_t i;
+
+    for (i = 0; i < cfg->nlisten; i++) {
+        herd_listener_key(&cfg->listen[i], key, sizeof(key));
+        if (strcmp(key, l->key) == 0)
+            return cfg->listen[i].proxy_protocol;
+    }
+    return 0;
+}
+
 static void
 on_accept(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_acceptor *a = arg;
     struct herd_worker *w = a->w;
+    struct sockaddr_storage sa;
+    socklen_t salen;
     int i, cfd;
 
     (void)what;
     for (i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
-        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        salen = sizeof(sa);
+        cfd = accept4(fd, (struct sockaddr *)&sa, &salen,
+                      SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -107,7 +127,7 @@ on_accept(evutil_socket_t fd, short what, void *arg)
             return; /* EAGAIN: the queue is empty */
         }
         w->accept_failing = 0;
-        herd_conn_accept(w, cfd, a->tcp);
+        herd_conn_accept(w, cfd, a, (struct sockaddr *)&sa, salen);
         if (w->nconns >= w->cfg->limits.max_connections) {
             herd_worker_accept_pause(w);
             return;
@@ -290,6 +310,8 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 close_listeners(struct herd_worker *w)
 {
+    struct sockaddr_storage sa;
+    socklen_t salen;
     size_t i;
     int cfd, fd;
 
@@ -298,9 +320,14 @@ close_listeners(struct herd_worker *w)
         if (a->ev == NULL)
             continue;
         fd = event_get_fd(a->ev);
-        while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-               0)
-            herd_conn_accept(w, cfd, a->tcp);
+        for (;;) {
+            salen = sizeof(sa);
+            cfd = accept4(fd, (struct sockaddr *)&sa, &salen,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (cfd < 0)
+                break;
+            herd_conn_accept(w, cfd, a, (struct sockaddr *)&sa, salen);
+        }
         event_free(a->ev);
         a->ev = NULL;
         close(fd);
@@ -423,6 +450,8 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     w->chan = a->chan;
     w->max_requests = a->max_requests;
     w->started_ms = mono_ms();
+    herd_reqid_init(&w->reqid, a->reqid_nonce, (uint32_t)a->slot,
+                    a->generation);
     w->base = event_base_new();
     if (w->base == NULL) {
         herd_log_error("event_base_new() failed");
@@ -446,6 +475,7 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
         struct herd_acceptor *ac = &w->acceptors[i];
         ac->w = w;
         ac->tcp = a->listeners[i].kind == HERD_LISTEN_TCP;
+        ac->proxy_protocol = listener_proxy_protocol(cfg, &a->listeners[i]);
         ac->ev = event_new(w->base, herd_listener_fd(&a->listeners[i], a->slot),
                            EV_READ | EV_PERSIST, on_accept, ac);
         if (ac->ev == NULL)

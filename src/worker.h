@@ -8,6 +8,7 @@
 #include "common.h"
 #include "config.h"
 #include "listener.h"
+#include "reqid.h"
 #include "response.h"
 #include "router.h"
 
@@ -36,6 +37,7 @@ struct herd_worker_args {
     int chan;              /* the worker's end of its channel; -1: none */
     uint64_t max_requests; /* retire after this many (jitter applied); 0 */
     const struct herd_scoreboard *scoreboard; /* may be NULL */
+    uint64_t reqid_nonce; /* the master's herd_reqid_nonce() */
 };
 
 /* What a route does, built once per config from its herd_route_conf. */
@@ -67,6 +69,7 @@ struct herd_acceptor {
     struct herd_worker *w;
     struct event *ev;
     int tcp;
+    int proxy_protocol; /* connections start with a PROXY header */
 };
 
 struct herd_worker {
@@ -114,6 +117,8 @@ struct herd_worker {
     const struct timeval *tv_body;
     const struct timeval *tv_keepalive;
     const struct timeval *tv_send;
+
+    struct herd_reqid reqid; /* generates X-Request-Id */
 
     /* Counters reported in every heartbeat. */
     uint64_t requests;

@@ -1,0 +1,100 @@
+/* ident.c: who made a request: client address, scheme and request id. */
+#include "ident.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http1.h"
+
+static const char reqid_name[] = "X-Request-Id";
+
+void
+herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
+                   const struct sockaddr *peer, socklen_t peerlen,
+                   const struct herd_http1 *h, struct herd_reqid *gen)
+{
+    struct herd_proxy_walk walk;
+    const char *name, *value;
+    size_t i, n, nlen, vlen;
+    int have_id = 0;
+
+    herd_proxy_walk_begin(&walk, cfg->proxy.trusted, cfg->proxy.ntrusted,
+                          cfg->proxy.client_header, peer, peerlen);
+    if (h != NULL && herd_proxy_walk_trusted(&walk)) {
+        n = herd_http1_nheaders(h);
+        for (i = 0; i < n; i++) {
+            herd_http1_header(h, i, &name, &nlen, &value, &vlen);
+            herd_proxy_walk_field(&walk, name, nlen, value, vlen);
+            if (!have_id && nlen == sizeof(reqid_name) - 1 &&
+                strncasecmp(name, reqid_name, nlen) == 0 &&
+                herd_reqid_valid(value, vlen)) {
+                memcpy(out->id, value, vlen);
+                out->id[vlen] = '\0';
+                out->idlen = vlen;
+                have_id = 1;
+            }
+        }
+    }
+    herd_proxy_walk_end(&walk, &out->client);
+    if (!have_id)
+        out->idlen = herd_reqid_next(gen, out->id);
+}
+
+int
+herd_ident_add_header(struct herd_buf *out, size_t start, const char *id,
+                      size_t idlen)
+{
+    const char *eol;
+    size_t at, add = sizeof(reqid_name) - 1 + 2 + idlen + 2;
+    char *p;
+
+    if (start >= out->len)
+        return HERD_ERR;
+    eol = memchr(out->data + start, '\n', out->len - start);
+    if (eol == NULL)
+        return HERD_ERR;
+    at = (size_t)(eol - out->data) + 1;
+    if (herd_buf_reserve(out, add) != HERD_OK)
+        return HERD_ERR;
+    p = out->data + at;
+    memmove(p + add, p, out->len - at);
+    memcpy(p, reqid_name, sizeof(reqid_name) - 1);
+    p += sizeof(reqid_name) - 1;
+    memcpy(p, ": ", 2);
+    memcpy(p + 2, id, idlen);
+    memcpy(p + 2 + idlen, "\r\n", 2);
+    out->len += add;
+    return HERD_OK;
+}
+
+int
+herd_ident_proxy_read(int fd, struct herd_buf *b, struct herd_proxy_header *hdr,
+                      size_t *consumed, char *err, size_t errlen)
+{
+    ssize_t n;
+
+    if (herd_buf_reserve(b, 4096) != HERD_OK) {
+        snprintf(err, errlen, "out of memory reading the PROXY header");
+        return HERD_ERR;
+    }
+    do {
+        n = read(fd, b->data + b->len, 4096);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return HERD_AGAIN;
+    if (n < 0) {
+        snprintf(err, errlen, "read() failed before the PROXY header (%d: %s)",
+                 errno, strerror(errno));
+        return HERD_ERR;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "closed before a complete PROXY header");
+        return HERD_ERR;
+    }
+    b->len += (size_t)n;
+    return herd_proxy_protocol_parse(b->data, b->len, hdr, consumed, err,
+                                     errlen);
+}
