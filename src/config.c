@@ -1918,6 +1918,9 @@ fail:
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
+static const char *const access_formats[] = {"combined", "json", NULL};
+_Static_assert(HERD_ACCESS_COMBINED == 0 && HERD_ACCESS_JSON == 1,
+               "access_formats[] follows enum herd_access_fmt");
 
 /* limits and log are inline structs: their offsets are from the config. */
 static const struct key_def limits_keys[] = {
@@ -2030,6 +2033,15 @@ static const struct key_def log_keys[] = {
      FIELD(struct herd_config, log.level),
      .names = log_levels,
      .def = HERD_LOG_INFO},
+    {.name = "access",
+     .type = KEY_STRING,
+     FIELD(struct herd_config, log.access),
+     .def_str = "off"},
+    {.name = "format",
+     .type = KEY_ENUM,
+     FIELD(struct herd_config, log.format),
+     .names = access_formats,
+     .def = HERD_ACCESS_COMBINED},
 };
 
 static const struct table log_table = {
@@ -2220,6 +2232,7 @@ herd_config_free(struct herd_config *cfg)
     free(cfg->group);
     free(cfg->pid_file);
     free(cfg->log.error);
+    free(cfg->log.access);
     free(cfg->file);
     free(cfg);
 }

@@ -64,6 +64,12 @@ struct herd_route_conf {
     int line, col; /* where the route's mapping starts */
 };
 
+/* log.format: how access log lines look. */
+enum herd_access_fmt {
+    HERD_ACCESS_COMBINED = 0,
+    HERD_ACCESS_JSON,
+};
+
 enum herd_log_level {
     HERD_LOG_ERROR = 0,
     HERD_LOG_WARN,
@@ -104,8 +110,10 @@ struct herd_config {
     } limits;
 
     struct {
-        char *error;               /* "stderr" or a file path */
-        enum herd_log_level level; /* default info */
+        char *error;                 /* "stderr" or a file path */
+        enum herd_log_level level;   /* default info */
+        char *access;                /* "off" (default), "stderr" or a path */
+        enum herd_access_fmt format; /* default combined */
     } log;
 
     struct {

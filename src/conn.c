@@ -101,6 +101,8 @@ struct herd_conn {
     socklen_t peerlen;
     struct herd_buf pp; /* PROXY header bytes read so far */
 
+    uint64_t req_start_us; /* when the current request's first byte came */
+
     unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
     unsigned lingering : 1;
     unsigned closed : 1;
@@ -174,26 +176,57 @@ hook_flush(void *arg)
     return conn_flush(arg);
 }
 
-/* Identify a request (h NULL: refused) and say who it was for. */
+static uint64_t
+monotonic_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Identify a request (h NULL: refused, its head is not to be read), add
+ * its id to the response and log it.
+ */
 static void
 conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
 {
     struct herd_worker *w = c->w;
+    struct herd_access_entry e;
     struct herd_ident id;
-    const char *target = "";
-    size_t len = 0;
+    uint64_t now = monotonic_us();
 
     herd_ident_resolve(&id, w->cfg, (const struct sockaddr *)&c->peer,
                        c->peerlen, h, &w->reqid);
     if (herd_ident_add_header(&w->out, c->h.resp_start, id.id, id.idlen) !=
         HERD_OK)
         herd_log_error("cannot add X-Request-Id on fd %d", c->fd);
-    if (!herd_log_enabled(HERD_LOG_DEBUG))
-        return;
-    if (h != NULL)
-        target = herd_http1_target(h, &len);
-    herd_log_debug("%s %.*s %d client %s id %s", herd_http1_method(&c->h),
-                   (int)len, target, status, id.client.text, id.id);
+    memset(&e, 0, sizeof(e));
+    e.client = id.client.text;
+    e.id = id.id;
+    e.idlen = id.idlen;
+    e.method = herd_http1_method(&c->h);
+    e.target = herd_http1_target(&c->h, &e.target_len);
+    if (h == NULL && e.target_len == 0)
+        e.method = ""; /* refused before a request line was read */
+    e.status = status;
+    if (herd_log_enabled(HERD_LOG_DEBUG))
+        herd_log_debug("%s %.*s %d client %s id %s", e.method,
+                       (int)e.target_len, e.target, status, e.client, e.id);
+    if (herd_access_on(&w->access)) {
+        event_base_gettimeofday_cached(w->base, &e.when);
+        e.version = h != NULL ? herd_http1_version(h) : 0;
+        e.bytes = w->out.len - c->h.resp_start;
+        e.duration_us = now - c->req_start_us;
+        e.ua = id.ua;
+        e.ua_len = id.ua_len;
+        e.referer = id.referer;
+        e.referer_len = id.referer_len;
+        e.slot = w->slot;
+        herd_worker_access(w, &e);
+    }
+    c->req_start_us = now; /* a pipelined request is already here */
 }
 
 static void
@@ -443,6 +476,7 @@ conn_proxy_read(struct herd_conn *c)
         used += n;
     }
     herd_buf_free(&c->pp);
+    c->req_start_us = monotonic_us();
     conn_run(c);
 }
 
@@ -468,6 +502,9 @@ on_read(evutil_socket_t fd, short what, void *arg)
         conn_proxy_read(c);
         return;
     }
+    if (herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
+        !herd_http1_holds_input(&c->h))
+        c->req_start_us = monotonic_us();
     dst = herd_http1_input_space(&c->h, &room);
     if (dst == NULL) {
         herd_log_error("out of memory reading fd %d", c->fd);

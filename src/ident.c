@@ -11,6 +11,13 @@
 
 static const char reqid_name[] = "X-Request-Id";
 
+/* Whether the field name[0..len) is want, whatever the case. */
+static int
+is(const char *name, size_t len, const char *want)
+{
+    return len == strlen(want) && strncasecmp(name, want, len) == 0;
+}
+
 void
 herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
                    const struct sockaddr *peer, socklen_t peerlen,
@@ -19,23 +26,30 @@ herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
     struct herd_proxy_walk walk;
     const char *name, *value;
     size_t i, n, nlen, vlen;
-    int have_id = 0;
+    int have_id = 0, trusted;
 
     herd_proxy_walk_begin(&walk, cfg->proxy.trusted, cfg->proxy.ntrusted,
                           cfg->proxy.client_header, peer, peerlen);
-    if (h != NULL && herd_proxy_walk_trusted(&walk)) {
-        n = herd_http1_nheaders(h);
-        for (i = 0; i < n; i++) {
-            herd_http1_header(h, i, &name, &nlen, &value, &vlen);
+    trusted = herd_proxy_walk_trusted(&walk);
+    out->ua = out->referer = NULL;
+    out->ua_len = out->referer_len = 0;
+    n = h != NULL ? herd_http1_nheaders(h) : 0;
+    for (i = 0; i < n; i++) {
+        herd_http1_header(h, i, &name, &nlen, &value, &vlen);
+        if (trusted)
             herd_proxy_walk_field(&walk, name, nlen, value, vlen);
-            if (!have_id && nlen == sizeof(reqid_name) - 1 &&
-                strncasecmp(name, reqid_name, nlen) == 0 &&
-                herd_reqid_valid(value, vlen)) {
-                memcpy(out->id, value, vlen);
-                out->id[vlen] = '\0';
-                out->idlen = vlen;
-                have_id = 1;
-            }
+        if (trusted && !have_id && is(name, nlen, reqid_name) &&
+            herd_reqid_valid(value, vlen)) {
+            memcpy(out->id, value, vlen);
+            out->id[vlen] = '\0';
+            out->idlen = vlen;
+            have_id = 1;
+        } else if (out->ua == NULL && is(name, nlen, "User-Agent")) {
+            out->ua = value;
+            out->ua_len = vlen;
+        } else if (out->referer == NULL && is(name, nlen, "Referer")) {
+            out->referer = value;
+            out->referer_len = vlen;
         }
     }
     herd_proxy_walk_end(&walk, &out->client);

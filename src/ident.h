@@ -18,6 +18,10 @@ struct herd_ident {
     struct herd_proxy_client client; /* after proxy.trusted's rules */
     char id[HERD_REQID_MAX + 1];     /* X-Request-Id, NUL-terminated */
     size_t idlen;
+    const char *ua; /* User-Agent and Referer (first of each): slices */
+    size_t ua_len;  /* of the request, NULL when absent */
+    const char *referer;
+    size_t referer_len;
 };
 
 /*

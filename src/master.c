@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "channel.h"
 #include "listener.h"
 #include "log.h"
@@ -643,6 +644,21 @@ on_reload_timeout(evutil_socket_t fd, short what, void *arg)
     abort_reload(arg, "new workers did not report ready in worker.timeout");
 }
 
+/* The access log file, created by the master and given to user, so that
+   workers running as user can open it (and open it again on SIGUSR1). */
+static void
+prepare_access_log(const struct herd_config *cfg)
+{
+    struct passwd *pw = NULL;
+    char err[HERD_ERR_LEN];
+
+    if (cfg->user != NULL && geteuid() == 0)
+        pw = getpwnam(cfg->user);
+    if (herd_access_prepare(cfg->log.access, pw ? pw->pw_uid : (uid_t)-1, err,
+                            sizeof(err)) != HERD_OK)
+        herd_log_warn("access log: %s", err);
+}
+
 static void
 start_reload(struct herd_master *m)
 {
@@ -675,6 +691,7 @@ start_reload(struct herd_master *m)
     }
     m->pending = cfg;
     m->pending_gen = m->generation + 1;
+    prepare_access_log(cfg);
     if (bind_listeners(m, cfg, cfg->workers, 0) != HERD_OK) {
         herd_config_free(cfg);
         m->pending = NULL;
@@ -1001,6 +1018,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         else
             herd_log_info("SIGUSR1: reopened the error log");
         log_file_to_user(m->cfg);
+        prepare_access_log(m->cfg);
         signal_workers(m, SIGUSR1);
         return;
     case SIGTTIN:
@@ -1207,6 +1225,7 @@ herd_master_run(struct herd_config *cfg, const char *path)
         goto done;
     }
     log_file_to_user(cfg);
+    prepare_access_log(cfg);
     herd_log_tee_stderr(1);
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();

@@ -401,6 +401,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     case SIGUSR1:
         if (herd_log_reopen(err, sizeof(err)) != HERD_OK)
             herd_log_error("reopening the error log: %s", err);
+        if (herd_access_reopen(&w->access, err, sizeof(err)) != HERD_OK)
+            herd_log_error("reopening the access log: %s", err);
         return;
     case SIGTERM:
         herd_worker_drain(w, "SIGTERM");
@@ -408,6 +410,31 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     default: /* SIGINT, SIGQUIT: fast stop */
         event_base_loopbreak(w->base);
     }
+}
+
+/* ---- access log ---- */
+
+static void
+on_access_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    herd_access_flush(&w->access);
+}
+
+void
+herd_worker_access(struct herd_worker *w, const struct herd_access_entry *e)
+{
+    struct timeval tv = {0, HERD_ACCESS_FLUSH_MS * 1000};
+
+    if (!herd_access_on(&w->access))
+        return;
+    if (herd_access_add(&w->access, e))
+        herd_access_flush(&w->access);
+    else if (!evtimer_pending(w->access_timer, NULL))
+        evtimer_add(w->access_timer, &tv);
 }
 
 /* ---- life cycle ---- */
@@ -441,6 +468,7 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     size_t i;
 
     memset(w, 0, sizeof(*w));
+    w->access.fd = -1;
     w->slot = a->slot;
     w->generation = a->generation;
     w->cfg = cfg;
@@ -483,6 +511,10 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     }
     w->accept_retry = evtimer_new(w->base, on_accept_retry, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    w->access_timer = evtimer_new(w->base, on_access_timer, w);
+    if (herd_access_open(&w->access, cfg->log.access, cfg->log.format, err,
+                         sizeof(err)) != HERD_OK)
+        herd_log_error("access log: %s: no access log", err);
     w->heartbeat = event_new(w->base, -1, EV_PERSIST, on_heartbeat, w);
     w->sig_term = add_signal(w, SIGTERM);
     w->sig_int = add_signal(w, SIGINT);
@@ -490,8 +522,9 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     w->sig_pipe = add_signal(w, SIGPIPE);
     w->sig_usr1 = add_signal(w, SIGUSR1);
     if (w->accept_retry == NULL || w->drain_timer == NULL ||
-        w->heartbeat == NULL || w->sig_term == NULL || w->sig_int == NULL ||
-        w->sig_quit == NULL || w->sig_pipe == NULL || w->sig_usr1 == NULL)
+        w->access_timer == NULL || w->heartbeat == NULL ||
+        w->sig_term == NULL || w->sig_int == NULL || w->sig_quit == NULL ||
+        w->sig_pipe == NULL || w->sig_usr1 == NULL)
         return HERD_ERR;
     if (w->chan >= 0) {
         w->chan_ev =
@@ -535,6 +568,8 @@ worker_free(struct herd_worker *w)
     free(w->acceptors);
     free_event(w->accept_retry);
     free_event(w->drain_timer);
+    herd_access_close(&w->access);
+    free_event(w->access_timer);
     free_event(w->heartbeat);
     free_event(w->chan_ev);
     free_event(w->sig_term);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/time.h>
 
+#include "access.h"
 #include "common.h"
 #include "config.h"
 #include "listener.h"
@@ -119,6 +120,8 @@ struct herd_worker {
     const struct timeval *tv_send;
 
     struct herd_reqid reqid; /* generates X-Request-Id */
+    struct herd_access_log access;
+    struct event *access_timer; /* flushes the access log */
 
     /* Counters reported in every heartbeat. */
     uint64_t requests;
@@ -146,6 +149,11 @@ void herd_worker_accept_resume(struct herd_worker *w);
 /* Count a request answered with status; sends RETIRE when the worker
    reached its max_requests. */
 void herd_worker_request_done(struct herd_worker *w, int status);
+
+/* Log a request in the access log (buffered; flushed within
+   HERD_ACCESS_FLUSH_MS). Nothing when the access log is off. */
+void herd_worker_access(struct herd_worker *w,
+                        const struct herd_access_entry *e);
 
 /* A connection closed: resume accepting, finish a drain when idle. */
 void herd_worker_conn_closed(struct herd_worker *w);

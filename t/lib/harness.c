@@ -137,15 +137,32 @@ dump_log(const struct hh_server *s)
     free(log);
 }
 
+static int start(struct hh_server *s, const char *yaml, int workers,
+                 int max_fds, const char *log_keys);
+
 int
 hh_start(struct hh_server *s, const char *yaml, int workers)
 {
-    return hh_start_limited(s, yaml, workers, 0);
+    return start(s, yaml, workers, 0, "");
+}
+
+int
+hh_start_log(struct hh_server *s, const char *yaml, int workers,
+             const char *log_keys)
+{
+    return start(s, yaml, workers, 0, log_keys);
 }
 
 int
 hh_start_limited(struct hh_server *s, const char *yaml, int workers,
                  int max_fds)
+{
+    return start(s, yaml, workers, max_fds, "");
+}
+
+static int
+start(struct hh_server *s, const char *yaml, int workers, int max_fds,
+      const char *log_keys)
 {
     char *text = NULL, *log, *p;
     size_t len;
@@ -157,12 +174,16 @@ hh_start_limited(struct hh_server *s, const char *yaml, int workers,
         return -1;
     snprintf(s->conf, sizeof(s->conf), "%s/herd.yaml", s->dir);
     snprintf(s->log, sizeof(s->log), "%s/error.log", s->dir);
-    len = strlen(yaml) + 512;
+    len = strlen(yaml) + strlen(log_keys) + 512;
     text = malloc(len);
-    snprintf(text, len, "%s%s%s%s%s",
+    if (text == NULL)
+        return -1;
+    snprintf(text, len, "%s%s%s%s%s%s%s",
              strstr(yaml, "listen:") ? "" : "listen: [\"127.0.0.1:0\"]\n",
              strstr(yaml, "log:") ? "" : "log: { level: debug, error: ",
              strstr(yaml, "log:") ? "" : s->log,
+             strstr(yaml, "log:") || !*log_keys ? "" : ", ",
+             strstr(yaml, "log:") ? "" : log_keys,
              strstr(yaml, "log:") ? "" : " }\n", yaml);
     if (hh_write_file(s->conf, text) != 0) {
         free(text);

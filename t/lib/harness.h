@@ -22,6 +22,11 @@ struct hh_server {
  */
 int hh_start(struct hh_server *s, const char *yaml, int workers);
 
+/* hh_start, with log_keys ("access: /tmp/x, format: json") added to the
+   log mapping it writes. */
+int hh_start_log(struct hh_server *s, const char *yaml, int workers,
+                 const char *log_keys);
+
 /* hh_start, with herd's descriptor limit (RLIMIT_NOFILE) set to max_fds
    (0: inherited), to drive it out of descriptors. */
 int hh_start_limited(struct hh_server *s, const char *yaml, int workers,

@@ -226,6 +226,8 @@ Test(config, defaults_when_keys_are_absent)
     cr_assert_eq(cfg->limits.max_body_size, 1048576);
     cr_assert_str_eq(cfg->log.error, "stderr");
     cr_assert_eq(cfg->log.level, HERD_LOG_INFO);
+    cr_assert_str_eq(cfg->log.access, "off");
+    cr_assert_eq(cfg->log.format, HERD_ACCESS_COMBINED);
     cr_assert_eq(cfg->nroutes, 0);
     cr_assert_null(cfg->routes);
     cr_assert_eq(cfg->worker.heartbeat_ms, 1000);
@@ -262,6 +264,16 @@ Test(config, defaults_inside_sections)
     cr_assert_eq(cfg->routes[0].u.respond.status, 200);
     cr_assert_str_eq(cfg->routes[0].u.respond.body, "");
     cr_assert_eq(cfg->routes[0].u.respond.nheaders, 0);
+    herd_config_free(cfg);
+}
+
+Test(config, access_log_keys)
+{
+    struct herd_config *cfg = load_ok("log: { access: /var/log/herd/a.log, "
+                                      "format: json }\n");
+
+    cr_assert_str_eq(cfg->log.access, "/var/log/herd/a.log");
+    cr_assert_eq(cfg->log.format, HERD_ACCESS_JSON);
     herd_config_free(cfg);
 }
 
@@ -616,7 +628,7 @@ Test(config_errors, unknown_key_did_you_mean)
              "  wokers: 3\n"
              "wokers: 3\n",
              "herd.yaml:12:3: log: unknown key \"wokers\" (expected one of: "
-             "error, level)");
+             "error, level, access, format)");
     error_is("\n\n\n\n\n\n\n\n\n\n\n  wokers: 3\n",
              "herd.yaml:12:3: unknown key \"wokers\" (did you mean "
              "\"workers\"?)");
@@ -834,6 +846,9 @@ Test(config_errors, bad_enum)
              "one of: error, warn, info, debug)");
     error_is("log: { error: \"\" }\n",
              "herd.yaml:1:15: log.error: must not be empty");
+    error_is("log: { format: common }\n",
+             "herd.yaml:1:16: log.format: invalid value \"common\" (expected "
+             "one of: combined, json)");
 }
 
 /* ---- listen -------------------------------------------------------------- */
@@ -1224,6 +1239,8 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->limits.max_body_size, 1048576);
     cr_assert_str_eq(cfg->log.error, "stderr");
     cr_assert_eq(cfg->log.level, HERD_LOG_INFO);
+    cr_assert_str_eq(cfg->log.access, "stderr");
+    cr_assert_eq(cfg->log.format, HERD_ACCESS_COMBINED);
     cr_assert_eq(cfg->worker.heartbeat_ms, 1000);
     cr_assert_eq(cfg->worker.timeout_ms, 10000);
     cr_assert_eq(cfg->worker.shutdown_timeout_ms, 30000);
