@@ -31,6 +31,10 @@ struct herd_msg {
     uint32_t len;
 };
 
+/* Request duration histogram buckets: HERD_DURATION_BUCKETS - 1 upper
+   bounds (metrics.h has them) and one for everything longer. */
+#define HERD_DURATION_BUCKETS 12
+
 /* What a worker reports, in READY, HEALTH and RETIRE. */
 struct herd_health {
     uint32_t pid;
@@ -44,10 +48,12 @@ struct herd_health {
     uint64_t rss_bytes;
     uint64_t loop_lag_us; /* how late the last heartbeat timer fired */
     uint64_t uptime_ms;
+    uint64_t duration[HERD_DURATION_BUCKETS]; /* requests per bucket */
+    uint64_t duration_sum_us;
 };
 
 /* Encoded size of a struct herd_health payload. */
-#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * 12)
+#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * (12 + HERD_DURATION_BUCKETS + 1))
 
 /*
  * Encode a frame of type with payload[0..len) into buf[0..cap). Returns

@@ -1000,6 +1000,9 @@ unknown_key(struct loader *ld, const struct table *t, const struct node *key,
     if (best != NULL)
         return FAIL_NODE(ld, key, path, "unknown key %s (did you mean \"%s\"?)",
                          shown, best);
+    if (t->nkeys == 0)
+        return FAIL_NODE(ld, key, path, "unknown key %s (this takes no keys)",
+                         shown);
     names[0] = '\0';
     for (i = 0; i < t->nkeys && o < sizeof(names); i++)
         o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
@@ -1824,6 +1827,22 @@ static const struct table respond_table = {
 };
 _Static_assert(HERD_ARRAY_LEN(respond_keys) <= MAX_TABLE_KEYS, "respond_keys");
 
+static const struct key_def health_keys[] = {
+    {.name = "min_ready",
+     .type = KEY_INT,
+     FIELD(struct herd_health_conf, min_ready),
+     .min = 0,
+     .max = WORKERS_MAX,
+     .def = 0},
+};
+
+static const struct table health_table = {
+    health_keys, HERD_ARRAY_LEN(health_keys), NULL, 0, 0,
+};
+
+/* metrics takes no keys (yet): an empty mapping. */
+static const struct table metrics_table = {NULL, 0, NULL, 0, 0};
+
 static const struct key_def route_keys[] = {
     {.name = "path",
      .type = KEY_CUSTOM,
@@ -1836,6 +1855,18 @@ static const struct key_def route_keys[] = {
      FIELD(struct herd_route_conf, u.respond),
      .sub = &respond_table,
      .def = HERD_HANDLER_RESPOND},
+    {.name = "health",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.health),
+     .sub = &health_table,
+     .def = HERD_HANDLER_HEALTH},
+    {.name = "metrics",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.metrics),
+     .sub = &metrics_table,
+     .def = HERD_HANDLER_METRICS},
 };
 
 static const struct table route_table = {

@@ -44,7 +44,21 @@ struct herd_header {
     char *value;
 };
 
-enum herd_handler_kind { HERD_HANDLER_RESPOND };
+enum herd_handler_kind {
+    HERD_HANDLER_RESPOND,
+    HERD_HANDLER_HEALTH,
+    HERD_HANDLER_METRICS,
+};
+
+/* health: the scoreboard as JSON. */
+struct herd_health_conf {
+    uint32_t min_ready; /* 200 when this many slots are ready; 0 = all */
+};
+
+/* metrics: Prometheus text for the whole server; no options yet. */
+struct herd_metrics_conf {
+    int unused;
+};
 
 struct herd_respond_conf {
     int status; /* 100..599, default 200 */
@@ -60,6 +74,8 @@ struct herd_route_conf {
     enum herd_handler_kind handler;
     union {
         struct herd_respond_conf respond;
+        struct herd_health_conf health;
+        struct herd_metrics_conf metrics;
     } u;
     int line, col; /* where the route's mapping starts */
 };

@@ -214,11 +214,12 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
     if (herd_log_enabled(HERD_LOG_DEBUG))
         herd_log_debug("%s %.*s %d client %s id %s", e.method,
                        (int)e.target_len, e.target, status, e.client, e.id);
+    e.duration_us = now - c->req_start_us;
+    herd_worker_duration(w, e.duration_us);
     if (herd_access_on(&w->access)) {
         event_base_gettimeofday_cached(w->base, &e.when);
         e.version = h != NULL ? herd_http1_version(h) : 0;
         e.bytes = w->out.len - c->h.resp_start;
-        e.duration_us = now - c->req_start_us;
         e.ua = id.ua;
         e.ua_len = id.ua_len;
         e.referer = id.referer;

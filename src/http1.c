@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "router.h"
 #include "worker.h"
 
@@ -360,8 +361,14 @@ answer(struct herd_http1 *h, time_t now)
                            method_bit(h->parser.method), &m);
     if (rr == HERD_ROUTE_FOUND) {
         const struct herd_handler *hd = m.data;
-        status = hd->conf->u.respond.status;
-        rc = herd_fixed_response_write(&hd->fixed, &w->out, now, ch, head_only);
+        if (hd->kind == HERD_HANDLER_RESPOND) {
+            status = hd->conf->u.respond.status;
+            rc = herd_fixed_response_write(&hd->fixed, &w->out, now, ch,
+                                           head_only);
+        } else {
+            rc = herd_metrics_answer(w->scoreboard, hd->conf, &w->out, now, ch,
+                                     head_only, &status);
+        }
     } else if (rr == HERD_ROUTE_METHOD_NOT_ALLOWED) {
         status = 405;
         herd_allow_header_value(m.allow, allow, sizeof(allow));

@@ -93,7 +93,8 @@ struct herd_master {
     struct event_base *base;
     struct herd_scoreboard *sb;
     uint64_t started_ms;
-    uint64_t reqid_nonce; /* drawn once: request ids of every worker */
+    uint64_t reqid_nonce;       /* drawn once: request ids of every worker */
+    struct herd_totals retired; /* counters of workers that have exited */
 
     struct mlistener *ls;
     size_t nls;
@@ -184,6 +185,8 @@ static void
 publish_server(struct herd_master *m)
 {
     struct herd_server_score ss;
+    struct proc *p;
+    size_t i;
 
     if (m->sb == NULL)
         return;
@@ -193,6 +196,11 @@ publish_server(struct herd_master *m)
     ss.nslots = (uint32_t)m->nslots;
     ss.reloads = m->reloads;
     ss.started_ms = m->started_ms;
+    for (i = 0; i < HERD_MAX_SLOTS; i++)
+        ss.restarts += m->slots[i].restarts;
+    ss.totals = m->retired;
+    for (p = m->procs; p != NULL; p = p->next)
+        herd_totals_add(&ss.totals, &p->health);
     herd_scoreboard_write_server(m->sb, &ss);
 }
 
@@ -476,9 +484,13 @@ live_procs(const struct herd_master *m)
     return n;
 }
 
+/* Free p; its last report's counters go to the totals of exited workers,
+   so that the server's counters never go backwards. */
 static void
 proc_free(struct proc *p)
 {
+    if (p->m != NULL)
+        herd_totals_add(&p->m->retired, &p->health);
     if (p->chan_ev != NULL)
         event_free(p->chan_ev);
     if (p->chan >= 0)
@@ -779,6 +791,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
             }
         }
         publish_slot(m, p->slot);
+        publish_server(m);
     }
     if (rc == HERD_ERR) {
         /* The worker closed its end (it is exiting): reap tells why. */
@@ -862,6 +875,7 @@ reap(struct herd_master *m)
             top = p->slot + 1;
         proc_free(p);
     }
+    publish_server(m);
     if (m->stopping) {
         if (m->procs == NULL)
             event_base_loopbreak(m->base);

@@ -179,3 +179,18 @@ herd_scoreboard_destroy(struct herd_scoreboard *sb)
         return;
     munmap(sb, sb->size);
 }
+
+void
+herd_totals_add(struct herd_totals *t, const struct herd_health *h)
+{
+    size_t i;
+
+    t->requests += h->requests;
+    for (i = 0; i < HERD_ARRAY_LEN(t->status); i++)
+        t->status[i] += h->status[i];
+    t->bytes_in += h->bytes_in;
+    t->bytes_out += h->bytes_out;
+    for (i = 0; i < HERD_ARRAY_LEN(t->duration); i++)
+        t->duration[i] += h->duration[i];
+    t->duration_sum_us += h->duration_sum_us;
+}

@@ -31,13 +31,30 @@ struct herd_score {
                                    (filled by later issues; "" if none) */
 };
 
+/* Counters summed over workers. */
+struct herd_totals {
+    uint64_t requests;
+    uint64_t status[6]; /* by class: [2] = 2xx */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t duration[HERD_DURATION_BUCKETS];
+    uint64_t duration_sum_us;
+};
+
+/* Add the counters of h into t. */
+void herd_totals_add(struct herd_totals *t, const struct herd_health *h);
+
 /* Server-wide figures. */
 struct herd_server_score {
     uint32_t master_pid;
-    uint32_t generation; /* current generation of workers */
-    uint32_t nslots;     /* slots in use */
-    uint64_t reloads;    /* successful reloads */
-    uint64_t started_ms; /* CLOCK_MONOTONIC ms the master started */
+    uint32_t generation;       /* current generation of workers */
+    uint32_t nslots;           /* slots in use */
+    uint64_t reloads;          /* successful reloads */
+    uint64_t started_ms;       /* CLOCK_MONOTONIC ms the master started */
+    uint64_t restarts;         /* workers started into a slot after its first */
+    struct herd_totals totals; /* every worker of this master, exited ones
+                                  included (their last report): counters
+                                  never go backwards */
 };
 
 struct herd_scoreboard;

@@ -14,6 +14,7 @@
 #include "channel.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Scratch read buffer shared by all connections of a worker. */
 #define SCRATCH_IN (64 * 1024)
@@ -45,7 +46,8 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
         h->kind = rc->handler;
         h->conf = rc;
         routes->nhandlers++;
-        if (herd_fixed_response_init(&h->fixed, &rc->u.respond) != HERD_OK) {
+        if (rc->handler == HERD_HANDLER_RESPOND &&
+            herd_fixed_response_init(&h->fixed, &rc->u.respond) != HERD_OK) {
             snprintf(err, errlen, "out of memory building routes");
             goto fail;
         }
@@ -223,6 +225,8 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     h->rss_bytes = rss_bytes();
     h->loop_lag_us = w->loop_lag_us;
     h->uptime_ms = mono_ms() - w->started_ms;
+    memcpy(h->duration, w->duration, sizeof(h->duration));
+    h->duration_sum_us = w->duration_sum_us;
 }
 
 /* Send a message carrying this worker's health; never blocks. */
@@ -245,6 +249,13 @@ static int
 retiring(const struct herd_worker *w)
 {
     return w->max_requests > 0 && w->requests >= w->max_requests;
+}
+
+void
+herd_worker_duration(struct herd_worker *w, uint64_t us)
+{
+    w->duration[herd_metrics_bucket(us)]++;
+    w->duration_sum_us += us;
 }
 
 void
@@ -603,6 +614,8 @@ herd_worker_run(const struct herd_worker_args *args)
                   (unsigned)args->generation);
     report(&w, HERD_MSG_READY);
     event_base_dispatch(w.base);
+    /* The last counters, so that the server's totals lose nothing. */
+    report(&w, HERD_MSG_HEALTH);
     herd_log_info("exiting after %llu request(s)",
                   (unsigned long long)w.requests);
 done:

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "access.h"
+#include "channel.h"
 #include "common.h"
 #include "config.h"
 #include "listener.h"
@@ -128,6 +129,8 @@ struct herd_worker {
     uint64_t status[6]; /* by class: [2] counts 2xx */
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t duration[HERD_DURATION_BUCKETS]; /* requests by duration */
+    uint64_t duration_sum_us;
 };
 
 /*
@@ -154,6 +157,9 @@ void herd_worker_request_done(struct herd_worker *w, int status);
    HERD_ACCESS_FLUSH_MS). Nothing when the access log is off. */
 void herd_worker_access(struct herd_worker *w,
                         const struct herd_access_entry *e);
+
+/* Count a request's duration (first byte to answer) in the histogram. */
+void herd_worker_duration(struct herd_worker *w, uint64_t us);
 
 /* A connection closed: resume accepting, finish a drain when idle. */
 void herd_worker_conn_closed(struct herd_worker *w);

@@ -85,6 +85,9 @@ distinct_health(struct herd_health *h)
     h->rss_bytes = 0x5152535455565758ULL;
     h->loop_lag_us = 0x6162636465666768ULL;
     h->uptime_ms = 0xf1f2f3f4f5f6f7f8ULL;
+    for (i = 0; i < HERD_DURATION_BUCKETS; i++)
+        h->duration[i] = 0x3132333435363738ULL + i;
+    h->duration_sum_us = 0x4142434445464748ULL;
 }
 
 Test(channel, round_trip_every_type_without_payload)
@@ -242,7 +245,7 @@ Test(channel, type_zero)
 
 Test(health, wire_length)
 {
-    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 112);
+    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 216);
 }
 
 Test(health, round_trip_every_field)

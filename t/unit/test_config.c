@@ -277,6 +277,36 @@ Test(config, access_log_keys)
     herd_config_free(cfg);
 }
 
+Test(config, health_and_metrics_handlers)
+{
+    struct herd_config *cfg =
+        load_ok("routes:\n"
+                "  - { path: /health, health: { min_ready: 2 } }\n"
+                "  - { path: /h, health: }\n"
+                "  - { path: /metrics, metrics: {} }\n");
+
+    cr_assert_eq(cfg->nroutes, 3);
+    cr_assert_eq(cfg->routes[0].handler, HERD_HANDLER_HEALTH);
+    cr_assert_eq(cfg->routes[0].u.health.min_ready, 2);
+    cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
+    cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
+    cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
+    herd_config_free(cfg);
+}
+
+Test(config_errors, health_and_metrics)
+{
+    error_is("routes: [{ path: /m, metrics: { format: x } }]\n",
+             "herd.yaml:1:33: routes[0].metrics: unknown key \"format\" "
+             "(this takes no keys)");
+    error_is("routes: [{ path: /h, health: { min_ready: -1 } }]\n",
+             "herd.yaml:1:43: routes[0].health.min_ready: -1 is out of range "
+             "(0..1024)");
+    error_is("routes: [{ path: /h, health: {}, metrics: {} }]\n",
+             "herd.yaml:1:34: routes[0]: more than one handler (\"health\" "
+             "and \"metrics\"; a route has exactly one)");
+}
+
 Test(config, worker_section_user_group_pid_file)
 {
     struct herd_config *cfg = load_ok("worker:\n"
@@ -665,7 +695,7 @@ Test(config_errors, unknown_key_lists_known_ones)
              "max_requests_jitter)");
     error_is("routes: [{ path: /, respond: {}, static: {} }]\n",
              "herd.yaml:1:34: routes[0]: unknown key \"static\" (expected "
-             "one of: path, methods, respond)");
+             "one of: path, methods, respond, health, metrics)");
 }
 
 Test(config_errors, wrong_types)
@@ -966,7 +996,7 @@ Test(config_errors, missing_handler)
 {
     error_is("routes:\n  - path: /\n    methods: [GET]\n",
              "herd.yaml:2:5: routes[0]: missing handler (expected one of: "
-             "respond)");
+             "respond, health, metrics)");
 }
 
 Test(config_errors, two_handlers)
@@ -1252,7 +1282,10 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
     cr_assert_eq(cfg->proxy.ntrusted, 0);
     cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
-    cr_assert_eq(cfg->nroutes, 1);
+    cr_assert_eq(cfg->nroutes, 3);
+    cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
+    cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
+    cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
     r = &cfg->routes[0];
     cr_assert_str_eq(r->path, "/");
     cr_assert_eq(r->methods, HERD_M_GET | HERD_M_HEAD);

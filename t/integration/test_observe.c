@@ -1,0 +1,177 @@
+/* test_observe.c: /health and /metrics of the real herd, across workers. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "jsonv.h"
+#include "promcheck.h"
+
+static struct hh_server srv;
+
+static void
+start(void)
+{
+    cr_assert_eq(hh_start(&srv,
+                          "workers: 2\n"
+                          "worker: { heartbeat: 100ms }\n"
+                          "routes:\n"
+                          "  - { path: /, respond: { body: \"hi\" } }\n"
+                          "  - { path: /health, health: {} }\n"
+                          "  - { path: /ready3, health: { min_ready: 3 } }\n"
+                          "  - { path: /metrics, metrics: {} }\n",
+                          2),
+                 0, "herd did not start");
+}
+
+static void
+stop(void)
+{
+    cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
+}
+
+TestSuite(observe, .init = start, .fini = stop, .timeout = 60);
+
+static void
+get(const char *path, struct hh_response *r)
+{
+    char raw[256];
+
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    cr_assert_eq(hh_request(&srv, raw, r), 0, "no answer for %s", path);
+}
+
+/* GET /metrics, check its format, return the 2xx count. */
+static double
+metrics_2xx(void)
+{
+    struct hh_response r;
+    char err[256] = "", v[128];
+    double n;
+
+    get("/metrics", &r);
+    cr_assert_eq(r.status, 200);
+    cr_expect_str_eq(hh_header(&r, "Content-Type", v, sizeof(v)),
+                     "text/plain; version=0.0.4; charset=utf-8");
+    cr_assert_eq(pc_check(r.body, r.body_len, err, sizeof(err)), 0, "%s\n%s",
+                 err, r.body);
+    n = pc_value(r.body, "herd_requests_total{class=\"2xx\"}");
+    hh_response_free(&r);
+    return n;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+Test(observe, health_is_json_of_every_slot)
+{
+    struct hh_response r;
+    char v[64];
+
+    get("/health", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hh_header(&r, "Content-Type", v, sizeof(v)),
+                     "application/json");
+    cr_assert_eq(jv_object(r.body, r.body_len), 0, "%s", r.body);
+    cr_expect(strstr(r.body, "\"status\":\"ok\",\"ready\":2,") != NULL, "%s",
+              r.body);
+    cr_expect(strstr(r.body, "{\"slot\":0,\"pid\":") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "{\"slot\":1,\"pid\":") != NULL, "%s", r.body);
+    hh_response_free(&r);
+}
+
+Test(observe, too_few_ready_is_503)
+{
+    struct hh_response r;
+
+    get("/ready3", &r);
+    cr_expect_eq(r.status, 503);
+    cr_expect(strstr(r.body, "\"status\":\"unavailable\"") != NULL, "%s",
+              r.body);
+    hh_response_free(&r);
+}
+
+Test(observe, head_has_no_body)
+{
+    struct hh_response r;
+    int fd = hh_connect(&srv);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 1), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "hi");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(observe, metrics_sum_over_workers)
+{
+    struct hh_response r;
+    double n = 0;
+    int i, waited;
+
+    for (i = 0; i < 100; i++) {
+        get("/", &r);
+        hh_response_free(&r);
+    }
+    /* Both workers served some (SO_REUSEPORT spreads new connections)
+       and whichever answers /metrics counts all of them. */
+    for (waited = 0; waited < 3000; waited += 50) {
+        n = metrics_2xx();
+        if (n >= 100)
+            break;
+        sleep_ms(50);
+    }
+    cr_expect_geq(n, 100, "2xx count %g", n);
+    get("/health", &r);
+    cr_expect(strstr(r.body, "\"requests\":0,") == NULL,
+              "a worker served nothing: %s", r.body);
+    hh_response_free(&r);
+}
+
+Test(observe, counters_never_go_backwards_when_a_worker_exits)
+{
+    struct hh_response r;
+    double before, n, last;
+    int i, pid;
+
+    for (i = 0; i < 60; i++) {
+        get("/", &r);
+        hh_response_free(&r);
+    }
+    sleep_ms(300); /* a few heartbeats */
+    before = metrics_2xx();
+    cr_assert_geq(before, 60);
+    pid = hh_slot_pid(&srv, 0);
+    cr_assert_gt(pid, 0);
+    kill(pid, SIGTERM);
+    cr_assert_eq(hh_wait_log(&srv, "serving (slot 0", 2, 10000), 0,
+                 "slot 0 was not respawned");
+    last = before;
+    for (i = 0; i < 40; i++) {
+        n = metrics_2xx();
+        cr_expect_geq(n, last, "went backwards: %g after %g", n, last);
+        last = n;
+        sleep_ms(25);
+    }
+    get("/metrics", &r);
+    cr_expect_geq(pc_value(r.body, "herd_worker_restarts_total"), 1, "%s",
+                  r.body);
+    hh_response_free(&r);
+}
