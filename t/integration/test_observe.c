@@ -14,6 +14,33 @@
 static struct hh_server srv;
 
 static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* The workers log "serving" before the master has their READY: wait
+   until the scoreboard shows both ready. */
+static void
+wait_healthy(void)
+{
+    struct hh_response r;
+    int waited, status = 0;
+
+    for (waited = 0; waited < 10000 && status != 200; waited += 20) {
+        cr_assert_eq(
+            hh_request(&srv, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
+        status = r.status;
+        hh_response_free(&r);
+        if (status != 200)
+            sleep_ms(20);
+    }
+    cr_assert_eq(status, 200, "never healthy");
+}
+
+static void
 start(void)
 {
     cr_assert_eq(hh_start(&srv,
@@ -26,6 +53,7 @@ start(void)
                           "  - { path: /metrics, metrics: {} }\n",
                           2),
                  0, "herd did not start");
+    wait_healthy();
 }
 
 static void
@@ -62,14 +90,6 @@ metrics_2xx(void)
     n = pc_value(r.body, "herd_requests_total{class=\"2xx\"}");
     hh_response_free(&r);
     return n;
-}
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
 }
 
 Test(observe, health_is_json_of_every_slot)
