@@ -464,6 +464,12 @@ conn_proxy_read(struct herd_conn *c)
         memcpy(&c->peer, &hdr.src, hdr.srclen);
         c->peerlen = hdr.srclen;
     }
+    if (used == c->pp.len) {
+        /* Nothing after the header yet: header_timeout, armed at accept,
+           still runs, so a client cannot idle in between for free. */
+        herd_buf_free(&c->pp);
+        return;
+    }
     while (used < c->pp.len) {
         dst = herd_http1_input_space(&c->h, &room);
         if (dst == NULL) {

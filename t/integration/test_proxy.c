@@ -367,3 +367,18 @@ Test(pp, silent_connection_times_out)
     close(fd);
     cr_expect_eq(hh_wait_log(&srv, "no PROXY header within", 1, 3000), 0);
 }
+
+Test(pp, header_then_silence_times_out)
+{
+    char buf[64];
+    int fd = hh_connect(&srv), closed = 0;
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "PROXY TCP4 192.0.2.8 127.0.0.1 5555 80\r\n", 0),
+                 0);
+    /* header_timeout (1 s) runs from accept, not from the PROXY header:
+       the connection closes with no answer since no request began. */
+    cr_expect_eq(hh_read_until_close(fd, buf, sizeof(buf), 4000, &closed), 0);
+    cr_expect(closed, "not closed after header_timeout");
+    close(fd);
+}
