@@ -230,7 +230,7 @@ herd_access_add(struct herd_access_log *l, const struct herd_access_entry *e)
     if (l->fd < 0)
         return 0;
     if (herd_access_format(&l->buf, l->fmt, e) != HERD_OK)
-        l->dropped++;
+        l->dropped++; /* out of memory: this line is lost */
     return l->buf.len >= HERD_ACCESS_FLUSH_BYTES;
 }
 
@@ -240,12 +240,13 @@ herd_access_pending(const struct herd_access_log *l)
     return l->buf.len > 0;
 }
 
-void
+int
 herd_access_flush(struct herd_access_log *l)
 {
     const char *p = l->buf.data, *end = p + l->buf.len, *cut;
     size_t n;
     ssize_t w;
+    int rc = HERD_OK;
 
     while (p < end && l->fd >= 0) {
         /* Up to PIPE_BUF bytes of whole lines; one longer line alone. */
@@ -259,11 +260,15 @@ herd_access_flush(struct herd_access_log *l)
         } while (w < 0 && errno == EINTR);
         if (w != (ssize_t)n) {
             l->dropped++; /* the rest of the buffer is lost */
+            if (w >= 0)
+                errno = ENOSPC; /* a short write: no room for the rest */
+            rc = HERD_ERR;
             break;
         }
         p += n;
     }
     l->buf.len = 0;
+    return rc;
 }
 
 int

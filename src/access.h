@@ -61,7 +61,7 @@ struct herd_access_log {
     enum herd_access_fmt fmt;
     char path[4096]; /* "" for stderr */
     struct herd_buf buf;
-    uint64_t dropped; /* lines lost to a failed write */
+    uint64_t dropped; /* flushes that lost lines */
 };
 
 /*
@@ -87,9 +87,10 @@ int herd_access_pending(const struct herd_access_log *l);
  * Write what is buffered, whole lines only, each write(2) at most
  * PIPE_BUF bytes unless a single line is longer, so lines of several
  * workers never mix on a pipe; with O_APPEND on a file they never do.
- * What cannot be written (disk full, a stalled pipe) is dropped.
+ * What cannot be written (disk full, a stalled pipe) is dropped, and
+ * counted in l->dropped: HERD_ERR then (errno tells why), else HERD_OK.
  */
-void herd_access_flush(struct herd_access_log *l);
+int herd_access_flush(struct herd_access_log *l);
 
 /* Flush, then open the file again (logrotate: SIGUSR1). HERD_OK (also
    for stderr and off), or HERD_ERR with the reason in err, the old file

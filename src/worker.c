@@ -425,6 +425,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- access log ---- */
 
+/* Write the buffered access log lines; say so once when they start
+   being lost (disk full), and again only after a write worked. */
+static void
+access_flush(struct herd_worker *w)
+{
+    int failed = herd_access_flush(&w->access) != HERD_OK;
+
+    if (failed && !w->access_failing)
+        herd_log_warn("access log: write failed, dropping lines (%d: %s)",
+                      errno, strerror(errno));
+    w->access_failing = failed;
+}
+
 static void
 on_access_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -432,7 +445,7 @@ on_access_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    herd_access_flush(&w->access);
+    access_flush(w);
 }
 
 void
@@ -443,7 +456,7 @@ herd_worker_access(struct herd_worker *w, const struct herd_access_entry *e)
     if (!herd_access_on(&w->access))
         return;
     if (herd_access_add(&w->access, e))
-        herd_access_flush(&w->access);
+        access_flush(w);
     else if (!evtimer_pending(w->access_timer, NULL))
         evtimer_add(w->access_timer, &tv);
 }

@@ -123,6 +123,7 @@ struct herd_worker {
     struct herd_reqid reqid; /* generates X-Request-Id */
     struct herd_access_log access;
     struct event *access_timer; /* flushes the access log */
+    int access_failing;         /* its last write failed (logged once) */
 
     /* Counters reported in every heartbeat. */
     uint64_t requests;

@@ -196,3 +196,30 @@ Test(json, every_line_is_one_object_and_all_arrive)
     cr_expect_gt(slot0, 0, "slot 0 served nothing");
     cr_expect_gt(slot1, 0, "slot 1 served nothing");
 }
+
+TestSuite(full, .timeout = 30);
+
+Test(full, lost_lines_are_reported_once)
+{
+    struct hh_server s;
+    struct hh_response r;
+    int i;
+
+    cr_assert_eq(hh_start_log(&s,
+                              "workers: 1\n"
+                              "routes:\n"
+                              "  - { path: /, respond: { body: \"hi\" } }\n",
+                              1, "access: /dev/full"),
+                 0);
+    for (i = 0; i < 3; i++) {
+        cr_assert_eq(hh_request(&s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r),
+                     0);
+        cr_expect_eq(r.status, 200, "serving goes on");
+        hh_response_free(&r);
+        usleep(150000); /* one flush each */
+    }
+    cr_expect_eq(hh_wait_log(&s, "access log: write failed", 1, 2000), 0);
+    cr_expect_eq(hh_log_count(&s, "access log: write failed"), 1,
+                 "reported more than once");
+    cr_expect_eq(hh_stop(&s), 0);
+}
