@@ -142,6 +142,8 @@ format_json(struct herd_buf *out, const struct herd_access_entry *e,
         put_json(out, "client", e->client, strlen(e->client)) != HERD_OK ||
         put_json(out, "id", e->id, e->idlen) != HERD_OK ||
         put_json(out, "method", e->method, strlen(e->method)) != HERD_OK ||
+        put_json(out, "scheme", e->scheme, e->scheme ? strlen(e->scheme) : 0) !=
+            HERD_OK ||
         put_json(out, "target", e->target_len ? e->target : NULL,
                  e->target_len) != HERD_OK ||
         put_json(out, "version", version, version ? strlen(version) : 0) !=

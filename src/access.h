@@ -25,6 +25,7 @@ struct herd_access_entry {
     const char *id;      /* request id */
     size_t idlen;
     const char *method; /* NUL-terminated; "" when not read */
+    const char *scheme; /* "http" or "https", NUL-terminated */
     const char *target; /* request target as received */
     size_t target_len;
     int version; /* 10 or 11; 0 when not read */
@@ -43,7 +44,8 @@ struct herd_access_entry {
  *   combined: CLIENT - - [23/Nov/2026:05:04:34 +0000] "GET /x HTTP/1.1"
  *             200 154 "REFERER" "UA" id=ID us=DURATION slot=N
  *   json:     {"time":"2026-11-23T05:04:34.013Z","client":...,"id":...,
- *             "method":...,"target":...,"version":...,"status":200,
+ *             "method":...,"scheme":...,"target":...,"version":...,
+ *             "status":200,
  *             "bytes":154,"duration_us":...,"user_agent":...,
  *             "referer":...,"slot":N}
  * In combined, '"', '\' and bytes outside 0x20..0x7e are written as

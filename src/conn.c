@@ -219,6 +219,7 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
     if (herd_access_on(&w->access)) {
         event_base_gettimeofday_cached(w->base, &e.when);
         e.version = h != NULL ? herd_http1_version(h) : 0;
+        e.scheme = id.client.scheme == HERD_SCHEME_HTTPS ? "https" : "http";
         e.bytes = w->out.len - c->h.resp_start;
         e.ua = id.ua;
         e.ua_len = id.ua_len;

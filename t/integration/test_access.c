@@ -170,12 +170,12 @@ Test(json, every_line_is_one_object_and_all_arrive)
 {
     enum { N = 400 };
     char *s, *line, *nl;
-    int i, n = 0, slot0 = 0, slot1 = 0;
+    int i, n = 0, slot0 = 0, slot1 = 0, https = 0;
 
     for (i = 0; i < N; i++)
         get(i % 2
                 ? "GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: a\"b\\c\xc3\r\n\r\n"
-                : "GET /x HTTP/1.0\r\n\r\n");
+                : "GET /x HTTP/1.0\r\nX-Forwarded-Proto: https\r\n\r\n");
     /* Stopping flushes what the workers still buffer. */
     cr_expect_eq(hh_stop(&srv), 0);
     s = slurp(path);
@@ -186,12 +186,14 @@ Test(json, every_line_is_one_object_and_all_arrive)
         cr_assert_eq(jv_object(line, (size_t)(nl - line)), 0,
                      "not one JSON object: %.*s", (int)(nl - line), line);
         *nl = '\0';
+        https += strstr(line, "\"scheme\":\"https\"") != NULL;
         slot0 += strstr(line, "\"slot\":0}") != NULL;
         slot1 += strstr(line, "\"slot\":1}") != NULL;
         n++;
     }
     free(s);
     cr_expect_eq(n, N);
+    cr_expect_eq(https, N / 2, "X-Forwarded-Proto from a trusted peer");
     cr_expect_eq(slot0 + slot1, N, "%d + %d", slot0, slot1);
     cr_expect_gt(slot0, 0, "slot 0 served nothing");
     cr_expect_gt(slot1, 0, "slot 1 served nothing");

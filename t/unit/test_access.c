@@ -19,6 +19,7 @@ sample(void)
     e.id = "abc-1";
     e.idlen = 5;
     e.method = "GET";
+    e.scheme = "https";
     e.target = "/x?y=1";
     e.target_len = 6;
     e.version = 11;
@@ -63,7 +64,8 @@ Test(access, json)
 
     cr_expect_str_eq(s, "{\"time\":\"2026-11-23T05:24:34.013Z\","
                         "\"client\":\"203.0.113.9\",\"id\":\"abc-1\","
-                        "\"method\":\"GET\",\"target\":\"/x?y=1\","
+                        "\"method\":\"GET\",\"scheme\":\"https\","
+                        "\"target\":\"/x?y=1\","
                         "\"version\":\"HTTP/1.1\",\"status\":200,"
                         "\"bytes\":154,\"duration_us\":321,"
                         "\"user_agent\":\"curl/8\",\"referer\":\"http://r/\","
