@@ -651,9 +651,9 @@ Test(config_errors, unknown_key_lists_known_ones)
              "herd.yaml:1:11: worker: unknown key \"period\" (expected one "
              "of: heartbeat, timeout, shutdown_timeout, max_requests, "
              "max_requests_jitter)");
-    error_is("routes: [{ path: /, respond: {}, static: {} }]\n",
-             "herd.yaml:1:34: routes[0]: unknown key \"static\" (expected "
-             "one of: path, methods, respond)");
+    error_is("routes: [{ path: /, respond: {}, events: {} }]\n",
+             "herd.yaml:1:34: routes[0]: unknown key \"events\" (expected "
+             "one of: path, methods, respond, static, redirect)");
 }
 
 Test(config_errors, wrong_types)
@@ -951,12 +951,12 @@ Test(config_errors, missing_handler)
 {
     error_is("routes:\n  - path: /\n    methods: [GET]\n",
              "herd.yaml:2:5: routes[0]: missing handler (expected one of: "
-             "respond)");
+             "respond, static, redirect)");
 }
 
 Test(config_errors, two_handlers)
 {
-    /* respond is today's only handler, so a second one is a repeat. */
+    /* The same handler twice is a repeated key. */
     error_is("routes:\n"
              "  - path: /\n"
              "    respond: { status: 200 }\n"
