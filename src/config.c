@@ -12,12 +12,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "parse.h"
+#include "redirect.h"
 #include "router.h"
+#include "static.h"
 
 /*
  * libyaml's document loader accepts duplicate keys and expands aliases,
@@ -1842,6 +1845,157 @@ static const struct table health_table = {
 
 /* metrics takes no keys (yet): an empty mapping. */
 static const struct table metrics_table = {NULL, 0, NULL, 0, 0};
+/* static: the root must be a directory now, the index a plain name. */
+static int
+check_static(struct loader *ld, const struct node *map, void *obj,
+             const char *path)
+{
+    const struct herd_static_conf *sc = obj;
+    const struct node *n;
+    char at[PATH_LEN], shown[SHOW_LEN];
+    struct stat st;
+    size_t i;
+
+    if (map == NULL)
+        return HERD_OK; /* "root" is required: apply_map said so */
+    n = map_get(map, "root");
+    join_path(at, path, "root");
+    if (stat(sc->root, &st) != 0)
+        return FAIL_NODE(ld, n, at, "cannot use %s (stat: %s)",
+                         show(shown, sc->root, strlen(sc->root), 1),
+                         strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return FAIL_NODE(ld, n, at, "%s is not a directory",
+                         show(shown, sc->root, strlen(sc->root), 1));
+    if (!herd_static_index_valid(sc->index)) {
+        join_path(at, path, "index");
+        return FAIL_NODE(ld, map_get(map, "index"), at,
+                         "must be a file name (no \"/\", not \".\" or "
+                         "\"..\")");
+    }
+    for (i = 0; sc->cache_control != NULL && sc->cache_control[i]; i++) {
+        unsigned char c = (unsigned char)sc->cache_control[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            join_path(at, path, "cache_control");
+            return FAIL_NODE(ld, map_get(map, "cache_control"), at,
+                             "must not contain control characters (found "
+                             "byte 0x%02x)",
+                             c);
+        }
+    }
+    return HERD_OK;
+}
+
+static const char *const dotfiles_names[] = {"deny", "allow", NULL};
+
+static const struct key_def static_keys[] = {
+    {.name = "root",
+     .type = KEY_STRING,
+     .flags = KEY_REQUIRED,
+     FIELD(struct herd_static_conf, root)},
+    {.name = "index",
+     .type = KEY_STRING,
+     FIELD(struct herd_static_conf, index),
+     .def_str = "index.html"},
+    {.name = "cache_control",
+     .type = KEY_STRING,
+     FIELD(struct herd_static_conf, cache_control)},
+    {.name = "gzip_static",
+     .type = KEY_BOOL,
+     FIELD(struct herd_static_conf, gzip_static),
+     .def = 0},
+    {.name = "dotfiles",
+     .type = KEY_ENUM,
+     FIELD(struct herd_static_conf, dotfiles),
+     .names = dotfiles_names,
+     .def = HERD_DOTFILES_DENY},
+};
+
+static const struct table static_table = {
+    static_keys, HERD_ARRAY_LEN(static_keys), check_static, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(static_keys) <= MAX_TABLE_KEYS, "static_keys");
+
+static int
+check_redirect_status(struct loader *ld, const struct node *map, void *obj,
+                      const char *path)
+{
+    const struct herd_redirect_conf *rc = obj;
+    char at[PATH_LEN];
+
+    if (map == NULL || herd_redirect_status_valid(rc->status))
+        return HERD_OK;
+    join_path(at, path, "status");
+    return FAIL_NODE(ld, map_get(map, "status"), at,
+                     "%d is not a redirect (expected 301, 302, 303, 307 or "
+                     "308)",
+                     rc->status);
+}
+
+static const struct key_def redirect_keys[] = {
+    {.name = "to",
+     .type = KEY_STRING,
+     .flags = KEY_REQUIRED,
+     FIELD(struct herd_redirect_conf, to)},
+    {.name = "status",
+     .type = KEY_INT,
+     FIELD(struct herd_redirect_conf, status),
+     .min = 300,
+     .max = 399,
+     .def = 302},
+};
+
+static const struct table redirect_table = {
+    redirect_keys, HERD_ARRAY_LEN(redirect_keys), check_redirect_status, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(redirect_keys) <= MAX_TABLE_KEYS,
+               "redirect_keys");
+
+/*
+ * What a handler needs of the route's pattern: static serves the wildcard
+ * of a wildcard route ("/prefix/" then a star); redirect compiles its
+ * template for the pattern.
+ */
+static int
+check_route(struct loader *ld, const struct node *map, void *obj,
+            const char *path)
+{
+    struct herd_route_conf *route = obj;
+    struct herd_redirect_conf *rd = &route->u.redirect;
+    const struct node *n;
+    char at[PATH_LEN], why[HERD_ERR_LEN];
+    size_t len;
+
+    if (map == NULL || route->path == NULL)
+        return HERD_OK;
+    len = strlen(route->path);
+    if (route->handler == HERD_HANDLER_STATIC &&
+        (len < 2 || strcmp(route->path + len - 2, "/*") != 0)) {
+        join_path(at, path, "path");
+        return FAIL_NODE(ld, map_get(map, "path"), at,
+                         "a static route's path must end in \"/*\" "
+                         "(e.g. /static/*)");
+    }
+    if (route->handler == HERD_HANDLER_STATIC &&
+        (route->methods & ~(HERD_M_GET | HERD_M_HEAD)) != 0) {
+        n = map_get(map, "methods");
+        join_path(at, path, "methods");
+        return FAIL_NODE(ld, n != NULL ? n : map, at,
+                         "a static route serves GET and HEAD only");
+    }
+    if (route->handler != HERD_HANDLER_REDIRECT)
+        return HERD_OK;
+    why[0] = '\0';
+    rd->compiled = herd_redirect_compile(rd->to, route->path, rd->status, why,
+                                         sizeof(why));
+    if (rd->compiled != NULL)
+        return HERD_OK;
+    n = map_get(map, "redirect");
+    n = n != NULL && n->kind == NODE_MAPPING ? map_get(n, "to") : n;
+    join_path(at, path, "redirect.to");
+    return FAIL_NODE(ld, n != NULL ? n : map, at, "%s", why);
+}
 
 static const struct key_def route_keys[] = {
     {.name = "path",
@@ -1867,12 +2021,24 @@ static const struct key_def route_keys[] = {
      FIELD(struct herd_route_conf, u.metrics),
      .sub = &metrics_table,
      .def = HERD_HANDLER_METRICS},
+    {.name = "static",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.static_),
+     .sub = &static_table,
+     .def = HERD_HANDLER_STATIC},
+    {.name = "redirect",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.redirect),
+     .sub = &redirect_table,
+     .def = HERD_HANDLER_REDIRECT},
 };
 
 static const struct table route_table = {
     route_keys,
     HERD_ARRAY_LEN(route_keys),
-    NULL,
+    check_route,
     offsetof(struct herd_route_conf, handler),
     sizeof(((struct herd_route_conf *)0)->handler),
 };
@@ -2255,6 +2421,13 @@ herd_config_free(struct herd_config *cfg)
                 free(r->u.respond.headers[j].value);
             }
             free(r->u.respond.headers);
+        } else if (r->handler == HERD_HANDLER_STATIC) {
+            free(r->u.static_.root);
+            free(r->u.static_.index);
+            free(r->u.static_.cache_control);
+        } else if (r->handler == HERD_HANDLER_REDIRECT) {
+            free(r->u.redirect.to);
+            herd_redirect_free(r->u.redirect.compiled);
         }
     }
     free(cfg->routes);

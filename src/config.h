@@ -48,6 +48,8 @@ enum herd_handler_kind {
     HERD_HANDLER_RESPOND,
     HERD_HANDLER_HEALTH,
     HERD_HANDLER_METRICS,
+    HERD_HANDLER_STATIC,
+    HERD_HANDLER_REDIRECT,
 };
 
 /* health: the scoreboard as JSON. */
@@ -68,6 +70,26 @@ struct herd_respond_conf {
     size_t nheaders;
 };
 
+enum herd_dotfiles { HERD_DOTFILES_DENY = 0, HERD_DOTFILES_ALLOW };
+
+/* static: files under root, on a route whose last segment is the wildcard. */
+struct herd_static_conf {
+    char *root;          /* an existing directory when the config loaded */
+    char *index;         /* served for "dir/"; default "index.html" */
+    char *cache_control; /* Cache-Control value; NULL: none (default) */
+    int gzip_static;     /* serve "x.gz" to clients taking gzip; default 0 */
+    int dotfiles;        /* enum herd_dotfiles; default deny */
+};
+
+struct herd_redirect;
+
+/* redirect: Location rendered per request from a compiled template. */
+struct herd_redirect_conf {
+    char *to;                       /* the template, as written */
+    int status;                     /* 301, 302, 303, 307, 308; default 302 */
+    struct herd_redirect *compiled; /* for the route's pattern; owned */
+};
+
 struct herd_route_conf {
     char *path;       /* pattern, e.g. "/users/:id"; see router.h */
     unsigned methods; /* herd_method_bit mask; default GET|HEAD */
@@ -76,6 +98,8 @@ struct herd_route_conf {
         struct herd_respond_conf respond;
         struct herd_health_conf health;
         struct herd_metrics_conf metrics;
+        struct herd_static_conf static_;
+        struct herd_redirect_conf redirect;
     } u;
     int line, col; /* where the route's mapping starts */
 };

@@ -61,6 +61,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,11 @@ struct herd_conn {
     struct herd_buf out; /* own output: what the socket did not take */
     size_t out_off;
 
+    /* A file range queued after the output (static): sent with
+       sendfile(2) once out is drained; file_fd -1 when none. */
+    int file_fd;
+    off_t file_off, file_end;
+
     struct timeval idle_since; /* when it last became idle (draining) */
 
     struct sockaddr_storage peer; /* PROXY header's source, or accept's */
@@ -128,28 +134,78 @@ monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void
+conn_file_close(struct herd_conn *c)
+{
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    c->file_fd = -1;
+}
+
 /*
- * Write the worker's output for c; what the socket does not take moves to
- * c->out and the connection waits for writability. Returns HERD_OK when
- * everything was written, HERD_AGAIN when some waits, HERD_ERR when the
- * peer is gone.
+ * Send what is left of the queued file range. Returns HERD_OK once all of
+ * it went (the file is closed), HERD_AGAIN when the socket is full,
+ * HERD_ERR when the peer is gone or the file ended early (truncated while
+ * being sent: the response cannot be completed, so the connection must
+ * close short of its Content-Length).
+ */
+static int
+conn_sendfile(struct herd_conn *c)
+{
+    ssize_t n;
+    off_t left;
+
+    while (c->file_off < c->file_end) {
+        left = c->file_end - c->file_off;
+        /* One call moves at most about 2 GiB anyway. */
+        n = sendfile(c->fd, c->file_fd, &c->file_off,
+                     left > (1 << 30) ? (size_t)1 << 30 : (size_t)left);
+        if (n > 0) {
+            c->w->bytes_out += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return HERD_AGAIN;
+        if (n == 0)
+            herd_log_warn("file shrank while being sent on fd %d: %lld "
+                          "bytes short, closing",
+                          c->fd, (long long)left);
+        else if (errno != EPIPE && errno != ECONNRESET)
+            herd_log_error("sendfile() failed on fd %d (%d: %s)", c->fd, errno,
+                           strerror(errno));
+        conn_file_close(c);
+        return HERD_ERR;
+    }
+    conn_file_close(c);
+    return HERD_OK;
+}
+
+/*
+ * Write the worker's output for c, then the queued file range if any;
+ * what the socket does not take moves to c->out and the connection waits
+ * for writability. Returns HERD_OK when everything was written,
+ * HERD_AGAIN when some waits, HERD_ERR when the peer is gone.
  */
 static int
 conn_flush(struct herd_conn *c)
 {
     struct herd_worker *w = c->w;
     ssize_t n;
+    int more = c->file_fd >= 0 ? MSG_MORE : 0;
 
     if (w->out.len == 0)
-        return HERD_OK;
+        return c->file_fd >= 0 ? conn_sendfile(c) : HERD_OK;
     do {
-        n = send(c->fd, w->out.data, w->out.len, MSG_NOSIGNAL);
+        /* MSG_MORE: a file follows, let the head share its packets. */
+        n = send(c->fd, w->out.data, w->out.len, MSG_NOSIGNAL | more);
     } while (n < 0 && errno == EINTR);
     if (n > 0)
         w->bytes_out += (uint64_t)n;
     if (n == (ssize_t)w->out.len) {
         w->out.len = 0;
-        return HERD_OK;
+        return c->file_fd >= 0 ? conn_sendfile(c) : HERD_OK;
     }
     if (n < 0 && errno != EAGAIN) {
         w->out.len = 0;
@@ -220,7 +276,9 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
         event_base_gettimeofday_cached(w->base, &e.when);
         e.version = h != NULL ? herd_http1_version(h) : 0;
         e.scheme = id.client.scheme == HERD_SCHEME_HTTPS ? "https" : "http";
-        e.bytes = w->out.len - c->h.resp_start;
+        /* The head and body rendered, plus a file queued for sendfile. */
+        e.bytes = w->out.len - c->h.resp_start +
+                  (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off) : 0);
         e.ua = id.ua;
         e.ua_len = id.ua_len;
         e.referer = id.referer;
@@ -251,11 +309,24 @@ hook_error(void *arg, const struct herd_http1 *h, int status)
     conn_ident(c, NULL, status);
 }
 
+static int
+hook_file(void *arg, int fd, off_t off, off_t len)
+{
+    struct herd_conn *c = arg;
+
+    conn_file_close(c); /* never two: the engine waits for each */
+    c->file_fd = fd;
+    c->file_off = off;
+    c->file_end = off + len;
+    return HERD_OK;
+}
+
 static const struct herd_http1_hooks conn_hooks = {
     .flush = hook_flush,
     .request = hook_request,
     .error = hook_error,
     .body = NULL,
+    .file = hook_file,
 };
 
 /* ---- timers ---- */
@@ -418,7 +489,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    if (c->out.len > c->out_off) {
+    if (c->out.len > c->out_off || c->file_fd >= 0) {
         herd_log_debug("send timeout on fd %d", c->fd);
         conn_close(c);
         return;
@@ -542,26 +613,40 @@ on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_conn *c = arg;
     ssize_t n;
+    int rc;
 
     (void)what;
-    do {
-        n = send(fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                 MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno != EAGAIN)
-            conn_close(c);
-        return;
-    }
-    c->out_off += (size_t)n;
-    c->w->bytes_out += (uint64_t)n;
     if (c->out_off < c->out.len) {
-        conn_timer(c, T_WRITE);
-        return;
+        do {
+            n = send(fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                     MSG_NOSIGNAL | (c->file_fd >= 0 ? MSG_MORE : 0));
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno != EAGAIN)
+                conn_close(c);
+            return;
+        }
+        c->out_off += (size_t)n;
+        c->w->bytes_out += (uint64_t)n;
+        if (c->out_off < c->out.len) {
+            conn_timer(c, T_WRITE);
+            return;
+        }
+        herd_buf_free(&c->out);
+        c->out_off = 0;
     }
-    /* Drained: give the buffer back and go on with buffered input. */
-    herd_buf_free(&c->out);
-    c->out_off = 0;
+    if (c->file_fd >= 0) {
+        rc = conn_sendfile(c);
+        if (rc == HERD_ERR) {
+            conn_close(c);
+            return;
+        }
+        if (rc == HERD_AGAIN) {
+            conn_timer(c, T_WRITE);
+            return;
+        }
+    }
+    /* Drained: go on with buffered input. */
     event_del(&c->ev_write);
     if (herd_http1_state(&c->h) == HERD_HTTP1_CLOSING) {
         conn_settle(c, HERD_OK);
@@ -586,6 +671,7 @@ conn_close(struct herd_conn *c)
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
+    conn_file_close(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -628,6 +714,7 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     memset(c, 0, sizeof(*c));
     c->w = w;
     c->fd = fd;
+    c->file_fd = -1;
     if (peer != NULL && peerlen <= sizeof(c->peer)) {
         memcpy(&c->peer, peer, peerlen);
         c->peerlen = peerlen;
@@ -655,7 +742,7 @@ conn_idle(const struct herd_conn *c)
 {
     return herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
            !herd_http1_holds_input(&c->h) && c->out.len == c->out_off &&
-           !c->lingering;
+           c->file_fd < 0 && !c->lingering;
 }
 
 void

@@ -11,11 +11,16 @@
  */
 #include "http1.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "metrics.h"
+#include "redirect.h"
 #include "router.h"
+#include "static.h"
+#include "uri.h"
 #include "worker.h"
 
 /* Stop parsing pipelined requests when this much output is waiting. */
@@ -273,19 +278,29 @@ request_reset(struct herd_http1 *h)
     h->error_status = 0;
 }
 
-/* The path of the request target: origin-form up to '?', or the path of
-   an absolute-form target. Returns HERD_ERR when there is none. */
+/* The path and the query of the request target: origin-form up to '?'
+   and from it to '#', or those of an absolute-form target. *qlen is 0
+   without a query. Returns HERD_ERR when there is no path. */
 static int
-request_path(const char *url, size_t len, const char **path, size_t *plen)
+request_path(const char *url, size_t len, const char **path, size_t *plen,
+             const char **query, size_t *qlen)
 {
     struct http_parser_url u;
-    size_t i;
+    size_t i, j;
 
+    *query = NULL;
+    *qlen = 0;
     if (len > 0 && url[0] == '/') {
         for (i = 0; i < len && url[i] != '?' && url[i] != '#'; i++)
             ;
         *path = url;
         *plen = i;
+        if (i < len && url[i] == '?') {
+            for (j = i + 1; j < len && url[j] != '#'; j++)
+                ;
+            *query = url + i + 1;
+            *qlen = j - i - 1;
+        }
         return HERD_OK;
     }
     http_parser_url_init(&u);
@@ -294,7 +309,283 @@ request_path(const char *url, size_t len, const char **path, size_t *plen)
         return HERD_ERR;
     *path = url + u.field_data[UF_PATH].off;
     *plen = u.field_data[UF_PATH].len;
+    if (u.field_set & (1 << UF_QUERY)) {
+        *query = url + u.field_data[UF_QUERY].off;
+        *qlen = u.field_data[UF_QUERY].len;
+    }
     return HERD_OK;
+}
+
+/* The value of the first field line called lc (lower case), trimmed, or
+   NULL when the request has none. */
+static const char *
+header_get(const struct herd_http1 *h, const char *lc, size_t *len)
+{
+    const char *head = h->base + h->msg_start;
+    size_t i;
+
+    *len = 0;
+    for (i = 0; i < h->nheaders; i++) {
+        if (!herd_framing_token_eq(head + h->name[i].off, h->name[i].len, lc))
+            continue;
+        *len = h->value[i].len;
+        return herd_framing_trim(head + h->value[i].off, len);
+    }
+    return NULL;
+}
+
+/* How one answer is framed: the same for every handler. */
+struct reply {
+    struct herd_buf *out;
+    time_t now;
+    enum herd_conn_header ch;
+    int head_only;
+};
+
+/* 204 to OPTIONS: what the path allows, no body. */
+static int
+options_write(const struct reply *r, unsigned allow_mask)
+{
+    char allow[96];
+
+    herd_allow_header_value(allow_mask | HERD_M_OPTIONS, allow, sizeof(allow));
+    if (herd_response_start(r->out, 204, r->now) != HERD_OK ||
+        herd_buf_append(r->out, "Allow: ", 7) != HERD_OK ||
+        herd_buf_append(r->out, allow, strlen(allow)) != HERD_OK ||
+        herd_buf_append(r->out, "\r\n", 2) != HERD_OK)
+        return HERD_ERR;
+    return herd_response_end(r->out, r->ch);
+}
+
+/*
+ * A redirect to the Location that loc[0..len) holds; loc may point into
+ * r->out itself (past its length), so it is moved before anything else
+ * is appended.
+ */
+static int
+location_write(const struct reply *r, int status, size_t loc_off, size_t len)
+{
+    char body[64], line[96];
+    int bn, n;
+
+    bn = snprintf(body, sizeof(body), "%d %s\n", status,
+                  herd_status_reason(status));
+    n = snprintf(line, sizeof(line),
+                 "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Length: %d\r\n",
+                 bn);
+    if (bn < 0 || (size_t)bn >= sizeof(body) || n < 0 ||
+        (size_t)n >= sizeof(line))
+        return HERD_ERR;
+    r->out->len = loc_off + len; /* the Location value is already there */
+    if (herd_buf_append(r->out, line, (size_t)n) != HERD_OK ||
+        herd_response_end(r->out, r->ch) != HERD_OK)
+        return HERD_ERR;
+    if (r->head_only)
+        return HERD_OK;
+    return herd_buf_append(r->out, body, (size_t)bn);
+}
+
+/* redirect: render the compiled target straight into the output. */
+static int
+answer_redirect(const struct reply *r, const struct herd_handler *hd,
+                const struct herd_match *m, const char *query, size_t qlen,
+                int *status)
+{
+    const struct herd_redirect_conf *rc = &hd->conf->u.redirect;
+    size_t room = 1024 + strlen(rc->to) + 3 * qlen, mark, off, len;
+
+    *status = herd_redirect_status(rc->compiled);
+    mark = r->out->len;
+    if (herd_response_start(r->out, *status, r->now) != HERD_OK ||
+        herd_buf_append(r->out, "Location: ", 10) != HERD_OK)
+        return HERD_ERR;
+    off = r->out->len;
+    for (;;) {
+        if (herd_buf_reserve(r->out, room) != HERD_OK)
+            return HERD_ERR;
+        if (herd_redirect_render(rc->compiled, m, query, qlen,
+                                 r->out->data + off, r->out->cap - off,
+                                 &len) == HERD_OK)
+            break;
+        if (room >= 1024 * 1024) {
+            /* Not a size problem: a parameter the template needs is
+               missing, which the config check rules out. */
+            r->out->len = mark;
+            *status = 500;
+            return herd_error_response_write(r->out, 500, r->now, r->ch, NULL,
+                                             r->head_only);
+        }
+        room *= 4;
+    }
+    return location_write(r, *status, off, len);
+}
+
+/* 301 to the request's own path plus '/' (and its query), raw. */
+static int
+slash_redirect(const struct reply *r, const char *path, size_t plen,
+               const char *query, size_t qlen)
+{
+    size_t off;
+
+    if (herd_response_start(r->out, 301, r->now) != HERD_OK ||
+        herd_buf_append(r->out, "Location: ", 10) != HERD_OK)
+        return HERD_ERR;
+    off = r->out->len;
+    if (herd_buf_append(r->out, path, plen) != HERD_OK ||
+        herd_buf_append(r->out, "/", 1) != HERD_OK)
+        return HERD_ERR;
+    if (qlen > 0 && (herd_buf_append(r->out, "?", 1) != HERD_OK ||
+                     herd_buf_append(r->out, query, qlen) != HERD_OK))
+        return HERD_ERR;
+    return location_write(r, 301, off, r->out->len - off);
+}
+
+/* Append "name: value\r\n". */
+static int
+field_write(struct herd_buf *out, const char *name, const char *value,
+            size_t len)
+{
+    if (herd_buf_append(out, name, strlen(name)) != HERD_OK ||
+        herd_buf_append(out, ": ", 2) != HERD_OK ||
+        herd_buf_append(out, value, len) != HERD_OK)
+        return HERD_ERR;
+    return herd_buf_append(out, "\r\n", 2);
+}
+
+/* The head of a file response (200, 206, 304 or 416) for f. */
+static int
+file_head_write(const struct reply *r, const struct herd_static_conf *sc,
+                const struct herd_static_file *f,
+                const struct herd_static_validators *v, int status, off_t start,
+                off_t length)
+{
+    struct herd_buf *out = r->out;
+    char line[128];
+    int n;
+
+    if (herd_response_start(out, status, r->now) != HERD_OK)
+        return HERD_ERR;
+    if (status == 416) {
+        n = snprintf(line, sizeof(line),
+                     "Content-Range: bytes */%lld\r\nContent-Length: 0\r\n",
+                     (long long)f->st.st_size);
+        if (herd_buf_append(out, line, (size_t)n) != HERD_OK)
+            return HERD_ERR;
+        return herd_response_end(out, r->ch);
+    }
+    if (status != 304) {
+        n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n",
+                     (long long)length);
+        if (field_write(out, "Content-Type", f->content_type,
+                        strlen(f->content_type)) != HERD_OK ||
+            herd_buf_append(out, line, (size_t)n) != HERD_OK ||
+            herd_buf_append(out, "Accept-Ranges: bytes\r\n", 22) != HERD_OK)
+            return HERD_ERR;
+    }
+    if (status == 206) {
+        n = snprintf(line, sizeof(line),
+                     "Content-Range: bytes %lld-%lld/%lld\r\n",
+                     (long long)start, (long long)(start + length - 1),
+                     (long long)f->st.st_size);
+        if (herd_buf_append(out, line, (size_t)n) != HERD_OK)
+            return HERD_ERR;
+    }
+    if (field_write(out, "Last-Modified", v->last_modified,
+                    v->last_modified_len) != HERD_OK ||
+        field_write(out, "ETag", v->etag, v->etag_len) != HERD_OK)
+        return HERD_ERR;
+    if (sc->cache_control != NULL &&
+        field_write(out, "Cache-Control", sc->cache_control,
+                    strlen(sc->cache_control)) != HERD_OK)
+        return HERD_ERR;
+    if (sc->gzip_static &&
+        herd_buf_append(out, "Vary: Accept-Encoding\r\n", 23) != HERD_OK)
+        return HERD_ERR;
+    if (f->gzip && status != 304 &&
+        herd_buf_append(out, "Content-Encoding: gzip\r\n", 24) != HERD_OK)
+        return HERD_ERR;
+    return herd_response_end(out, r->ch);
+}
+
+/*
+ * static: open the file the wildcard names beneath the root and answer
+ * with its head in the output and its bytes queued through the file hook.
+ */
+static int
+answer_static(struct herd_http1 *h, const struct reply *r,
+              const struct herd_handler *hd, const struct herd_match *m,
+              const char *path, size_t plen, const char *query, size_t qlen,
+              int *status)
+{
+    const struct herd_static_conf *sc = &hd->conf->u.static_;
+    const struct herd_param *wild = NULL;
+    struct herd_static_file f = {.fd = -1};
+    struct herd_static_validators v;
+    const char *inm, *ims, *range, *ir, *ae;
+    size_t inm_len, ims_len, range_len, ir_len, ae_len;
+    unsigned flags = 0;
+    off_t start = 0, length;
+    char err[HERD_ERR_LEN];
+    int rc;
+
+    if (m->nparams > 0)
+        wild = &m->params[m->nparams - 1];
+    if (sc->dotfiles == HERD_DOTFILES_ALLOW)
+        flags |= HERD_STATIC_DOTFILES;
+    ae = header_get(h, "accept-encoding", &ae_len);
+    if (sc->gzip_static && herd_static_accepts_gzip(ae, ae_len))
+        flags |= HERD_STATIC_GZIP;
+    switch (herd_static_open(hd->rootfd, wild ? wild->value : "",
+                             wild ? wild->value_len : 0, sc->index, flags, &f,
+                             err, sizeof(err))) {
+    case HERD_STATIC_FOUND:
+        break;
+    case HERD_STATIC_REDIRECT:
+        *status = 301;
+        return slash_redirect(r, path, plen, query, qlen);
+    case HERD_STATIC_BAD_PATH:
+        *status = 400;
+        return herd_error_response_write(r->out, 400, r->now, r->ch, NULL,
+                                         r->head_only);
+    case HERD_STATIC_ERROR:
+        herd_log_error("static %s: %s", sc->root, err);
+        *status = 500;
+        return herd_error_response_write(r->out, 500, r->now, r->ch, NULL,
+                                         r->head_only);
+    default:
+        *status = 404;
+        return herd_error_response_write(r->out, 404, r->now, r->ch, NULL,
+                                         r->head_only);
+    }
+    if (h->hooks->file == NULL) {
+        herd_static_close(&f);
+        *status = 500;
+        return herd_error_response_write(r->out, 500, r->now, r->ch, NULL,
+                                         r->head_only);
+    }
+    herd_static_validators(&f.st, &v);
+    length = f.st.st_size;
+    inm = header_get(h, "if-none-match", &inm_len);
+    ims = header_get(h, "if-modified-since", &ims_len);
+    range = header_get(h, "range", &range_len);
+    ir = header_get(h, "if-range", &ir_len);
+    if (herd_static_conditional(&v, inm, inm_len, ims, ims_len) == 304)
+        *status = 304;
+    else if (range != NULL && herd_static_if_range(&v, ir, ir_len))
+        *status =
+            herd_static_range(range, range_len, f.st.st_size, &start, &length);
+    else
+        *status = 200;
+    rc = file_head_write(r, sc, &f, &v, *status, start, length);
+    if (rc == HERD_OK && (*status == 200 || *status == 206) && !r->head_only &&
+        length > 0) {
+        rc = h->hooks->file(h->arg, f.fd, start, length);
+        f.fd = -1; /* the hook's now */
+        h->file_pending = 1;
+    }
+    herd_static_close(&f);
+    return rc;
 }
 
 /* Refuse the request: answer status and close once it is written. */
@@ -328,12 +619,12 @@ answer(struct herd_http1 *h, time_t now)
     struct herd_worker *w = h->w;
     const struct herd_config *cfg = w->cfg;
     const char *base = h->base + h->msg_start;
-    const char *path;
-    size_t plen;
+    const char *path, *query;
+    size_t plen, qlen, dlen;
     struct herd_match m;
     enum herd_route_result rr;
-    enum herd_conn_header ch;
-    int keepalive, head_only, status, rc;
+    struct reply r = {&w->out, now, HERD_CONN_NONE, 0};
+    int keepalive, status, rc;
     char allow[96];
 
     h->nrequests++;
@@ -343,41 +634,71 @@ answer(struct herd_http1 *h, time_t now)
                 (cfg->limits.keepalive_requests == 0 ||
                  h->nrequests < cfg->limits.keepalive_requests);
     if (!keepalive) {
-        ch = HERD_CONN_CLOSE;
+        r.ch = HERD_CONN_CLOSE;
         h->close_after = 1;
     } else {
-        ch = h->parser.http_minor == 0 ? HERD_CONN_KEEPALIVE : HERD_CONN_NONE;
+        r.ch = h->parser.http_minor == 0 ? HERD_CONN_KEEPALIVE : HERD_CONN_NONE;
     }
-    head_only = h->parser.method == HTTP_HEAD;
+    r.head_only = h->parser.method == HTTP_HEAD;
 
-    if (request_path(base + h->url.off, h->url.len, &path, &plen) != HERD_OK) {
+    if (request_path(base + h->url.off, h->url.len, &path, &plen, &query,
+                     &qlen) != HERD_OK) {
         status = 400;
         rc = herd_error_response_write(&w->out, status, now, HERD_CONN_CLOSE,
-                                       NULL, head_only);
+                                       NULL, r.head_only);
         h->close_after = 1;
         goto done;
     }
-    rr = herd_router_match(w->routes.router, path, plen,
+    /* Routing sees the path decoded once; a bad escape, a NUL or a "."
+       or ".." segment never reaches a handler. */
+    if (herd_buf_reserve(&w->path, plen + 1) != HERD_OK) {
+        status = 500;
+        rc = HERD_ERR;
+        goto done;
+    }
+    if (herd_uri_decode_path(path, plen, w->path.data, &dlen, NULL, 0) !=
+        HERD_OK) {
+        status = 400;
+        rc = herd_error_response_write(&w->out, status, now, r.ch, NULL,
+                                       r.head_only);
+        goto done;
+    }
+    rr = herd_router_match(w->routes.router, w->path.data, dlen,
                            method_bit(h->parser.method), &m);
     if (rr == HERD_ROUTE_FOUND) {
         const struct herd_handler *hd = m.data;
-        if (hd->kind == HERD_HANDLER_RESPOND) {
+
+        switch (hd->kind) {
+        case HERD_HANDLER_STATIC:
+            rc = answer_static(h, &r, hd, &m, path, plen, query, qlen, &status);
+            break;
+        case HERD_HANDLER_REDIRECT:
+            rc = answer_redirect(&r, hd, &m, query, qlen, &status);
+            break;
+        case HERD_HANDLER_HEALTH:
+        case HERD_HANDLER_METRICS:
+            rc = herd_metrics_answer(w->scoreboard, hd->conf, &w->out, now,
+                                     r.ch, r.head_only, &status);
+            break;
+        default:
             status = hd->conf->u.respond.status;
-            rc = herd_fixed_response_write(&hd->fixed, &w->out, now, ch,
-                                           head_only);
-        } else {
-            rc = herd_metrics_answer(w->scoreboard, hd->conf, &w->out, now, ch,
-                                     head_only, &status);
+            rc = herd_fixed_response_write(&hd->fixed, &w->out, now, r.ch,
+                                           r.head_only);
+            break;
         }
+    } else if (rr == HERD_ROUTE_METHOD_NOT_ALLOWED &&
+               h->parser.method == HTTP_OPTIONS) {
+        status = 204; /* no route claims OPTIONS: say what is allowed */
+        rc = options_write(&r, m.allow);
     } else if (rr == HERD_ROUTE_METHOD_NOT_ALLOWED) {
         status = 405;
         herd_allow_header_value(m.allow, allow, sizeof(allow));
-        rc = herd_error_response_write(&w->out, status, now, ch, allow,
-                                       head_only);
+        rc = herd_error_response_write(&w->out, status, now, r.ch, allow,
+                                       r.head_only);
     } else {
         status = 404;
-        rc = herd_error_response_write(&w->out, status, now, ch, NULL,
-                                       head_only);
+        rc = herd_error_response_write(&w->out, status, now, r.ch, NULL,
+                                       r.head_only);
     }
 done:
     if (rc != HERD_OK) {
@@ -410,7 +731,7 @@ process(struct herd_http1 *h, time_t now)
     enum http_errno e;
     size_t n, m;
 
-    while (h->parse_off < h->len && !h->close_after &&
+    while (h->parse_off < h->len && !h->close_after && !h->file_pending &&
            w->out.len < OUT_HIGH_WATER) {
         const char *p = h->base + h->parse_off;
 
@@ -544,6 +865,8 @@ herd_http1_run(struct herd_http1 *h, time_t now)
     for (;;) {
         process(h, now);
         flushed = h->hooks->flush(h->arg);
+        if (flushed == HERD_OK)
+            h->file_pending = 0; /* a queued file went out with the rest */
         if (flushed != HERD_OK || h->close_after || h->parse_off >= h->len)
             break;
         /* Stopped at the output high-water mark with input left. */

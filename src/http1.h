@@ -5,6 +5,7 @@
 #include <http_parser.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common.h"
@@ -35,6 +36,13 @@ struct herd_http1_hooks {
     void (*error)(void *arg, const struct herd_http1 *h, int status);
     /* Body bytes of the current request, in order; may be NULL. */
     void (*body)(void *arg, const char *data, size_t len);
+    /* Send len bytes of the open file fd from off after what w->out
+       holds now; the hook owns fd from then on, whatever it returns
+       (HERD_OK, or HERD_ERR when it cannot). The next flush returns
+       HERD_OK only once the whole range is sent; until then the engine
+       answers no further request. NULL: the owner cannot send files, and
+       a static route answers 500. */
+    int (*file)(void *arg, int fd, off_t off, off_t len);
 };
 
 /* What a connection is doing, for the owner's timers. */
@@ -81,9 +89,10 @@ struct herd_http1 {
     unsigned last_was_value : 1;
     unsigned in_body : 1; /* head complete, body (or trailers) follows */
     unsigned expect_continue : 1;
-    unsigned close_after : 1; /* close once the output is written */
-    unsigned linger : 1;      /* ... and discard input briefly first */
-    unsigned oom : 1;         /* the last run failed for want of memory */
+    unsigned close_after : 1;  /* close once the output is written */
+    unsigned linger : 1;       /* ... and discard input briefly first */
+    unsigned oom : 1;          /* the last run failed for want of memory */
+    unsigned file_pending : 1; /* a file is queued: answer nothing more */
 };
 
 /*

@@ -262,6 +262,31 @@ herd_error_response_write(struct herd_buf *out, int status, time_t now,
     return HERD_OK;
 }
 
+int
+herd_response_start(struct herd_buf *out, int status, time_t now)
+{
+    char line[64];
+    size_t date_len;
+    const char *date = herd_date_header(now, &date_len);
+    int n;
+
+    n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n" SERVER_HEADER, status,
+                 herd_status_reason(status));
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return HERD_ERR;
+    if (herd_buf_append(out, line, (size_t)n) != HERD_OK)
+        return HERD_ERR;
+    return herd_buf_append(out, date, date_len);
+}
+
+int
+herd_response_end(struct herd_buf *out, enum herd_conn_header conn)
+{
+    if (herd_buf_append(out, conn_lines[conn], conn_lens[conn]) != HERD_OK)
+        return HERD_ERR;
+    return herd_buf_append(out, "\r\n", 2);
+}
+
 void
 herd_allow_header_value(unsigned methods, char *buf, size_t len)
 {

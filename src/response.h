@@ -77,6 +77,15 @@ int herd_error_response_write(struct herd_buf *out, int status, time_t now,
                               enum herd_conn_header conn, const char *allow,
                               int head_only);
 
+/*
+ * Start a response of a handler that writes its own headers: append the
+ * status line, Server and Date. HERD_OK, or HERD_ERR when out of memory.
+ */
+int herd_response_start(struct herd_buf *out, int status, time_t now);
+
+/* End the head: the Connection line per conn and the blank line. */
+int herd_response_end(struct herd_buf *out, enum herd_conn_header conn);
+
 /* "GET, HEAD, POST" for a herd_method_bit mask, into buf. */
 void herd_allow_header_value(unsigned methods, char *buf, size_t len);
 

@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,11 +46,25 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
 
         h->kind = rc->handler;
         h->conf = rc;
+        h->rootfd = -1;
         routes->nhandlers++;
         if (rc->handler == HERD_HANDLER_RESPOND &&
             herd_fixed_response_init(&h->fixed, &rc->u.respond) != HERD_OK) {
             snprintf(err, errlen, "out of memory building routes");
             goto fail;
+        }
+        if (rc->handler == HERD_HANDLER_STATIC) {
+            /* Once per worker: every file is opened beneath this fd. */
+            h->rootfd =
+                open(rc->u.static_.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (h->rootfd < 0) {
+                snprintf(err, errlen,
+                         "%s:%d:%d: routes[%zu].static.root: "
+                         "open(\"%s\") failed (%d: %s)",
+                         cfg->file, rc->line, rc->col, i, rc->u.static_.root,
+                         errno, strerror(errno));
+                goto fail;
+            }
         }
         if (herd_router_add(routes->router, rc->path, rc->methods, h, NULL, why,
                             sizeof(why)) != HERD_OK) {
@@ -71,8 +86,11 @@ herd_routes_free(struct herd_routes *routes)
 
     if (routes == NULL)
         return;
-    for (i = 0; i < routes->nhandlers; i++)
+    for (i = 0; i < routes->nhandlers; i++) {
         herd_fixed_response_free(&routes->handlers[i].fixed);
+        if (routes->handlers[i].rootfd >= 0)
+            close(routes->handlers[i].rootfd);
+    }
     free(routes->handlers);
     herd_router_free(routes->router);
     memset(routes, 0, sizeof(*routes));
@@ -606,6 +624,7 @@ worker_free(struct herd_worker *w)
     herd_routes_free(&w->routes);
     free(w->in);
     herd_buf_free(&w->out);
+    herd_buf_free(&w->path);
     if (w->base)
         event_base_free(w->base);
 }

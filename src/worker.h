@@ -47,6 +47,7 @@ struct herd_handler {
     enum herd_handler_kind kind;
     const struct herd_route_conf *conf;
     struct herd_fixed_response fixed; /* respond */
+    int rootfd;                       /* static: the root, O_PATH; else -1 */
 };
 
 /* Routes ready to serve: the router's data pointers are the handlers. */
@@ -113,6 +114,7 @@ struct herd_worker {
     char *in;
     size_t in_cap;
     struct herd_buf out;
+    struct herd_buf path; /* the decoded path of the current request */
 
     /* libevent common timeouts: O(1) re-arming for identical durations. */
     const struct timeval *tv_header;

@@ -693,9 +693,10 @@ Test(config_errors, unknown_key_lists_known_ones)
              "herd.yaml:1:11: worker: unknown key \"period\" (expected one "
              "of: heartbeat, timeout, shutdown_timeout, max_requests, "
              "max_requests_jitter)");
-    error_is("routes: [{ path: /, respond: {}, static: {} }]\n",
-             "herd.yaml:1:34: routes[0]: unknown key \"static\" (expected "
-             "one of: path, methods, respond, health, metrics)");
+    error_is("routes: [{ path: /, respond: {}, events: {} }]\n",
+             "herd.yaml:1:34: routes[0]: unknown key \"events\" (expected "
+             "one of: path, methods, respond, health, metrics, static, "
+             "redirect)");
 }
 
 Test(config_errors, wrong_types)
@@ -996,12 +997,12 @@ Test(config_errors, missing_handler)
 {
     error_is("routes:\n  - path: /\n    methods: [GET]\n",
              "herd.yaml:2:5: routes[0]: missing handler (expected one of: "
-             "respond, health, metrics)");
+             "respond, health, metrics, static, redirect)");
 }
 
 Test(config_errors, two_handlers)
 {
-    /* respond is today's only handler, so a second one is a repeat. */
+    /* The same handler twice is a repeated key. */
     error_is("routes:\n"
              "  - path: /\n"
              "    respond: { status: 200 }\n"
@@ -1282,10 +1283,12 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
     cr_assert_eq(cfg->proxy.ntrusted, 0);
     cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
-    cr_assert_eq(cfg->nroutes, 3);
+    cr_assert_eq(cfg->nroutes, 4);
     cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
     cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
     cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
+    cr_assert_eq(cfg->routes[3].handler, HERD_HANDLER_REDIRECT);
+    cr_assert_eq(cfg->routes[3].u.redirect.status, 301);
     r = &cfg->routes[0];
     cr_assert_str_eq(r->path, "/");
     cr_assert_eq(r->methods, HERD_M_GET | HERD_M_HEAD);
@@ -1570,4 +1573,88 @@ Test(config_errors, small_error_buffer)
         herd_config_load_string("herd.yaml", "wokers: 1", 9, &cfg, NULL, 0),
         HERD_ERR);
     cr_assert_null(cfg);
+}
+
+/* ---- static and redirect handlers ---------------------------------------- */
+
+Test(config, static_defaults_and_keys)
+{
+    struct herd_config *cfg =
+        load_ok("routes:\n"
+                "  - { path: /s/*, static: { root: /tmp } }\n"
+                "  - path: /t/*\n"
+                "    static: { root: /, index: home.htm, gzip_static: true,\n"
+                "              cache_control: \"max-age=60\", "
+                "dotfiles: allow }\n");
+    const struct herd_static_conf *a = &cfg->routes[0].u.static_;
+    const struct herd_static_conf *b = &cfg->routes[1].u.static_;
+
+    cr_expect_eq(cfg->routes[0].handler, HERD_HANDLER_STATIC);
+    cr_expect_str_eq(a->root, "/tmp");
+    cr_expect_str_eq(a->index, "index.html");
+    cr_expect_null(a->cache_control);
+    cr_expect_eq(a->gzip_static, 0);
+    cr_expect_eq(a->dotfiles, HERD_DOTFILES_DENY);
+    cr_expect_eq(cfg->routes[0].methods, HERD_M_GET | HERD_M_HEAD);
+    cr_expect_str_eq(b->index, "home.htm");
+    cr_expect_str_eq(b->cache_control, "max-age=60");
+    cr_expect_eq(b->gzip_static, 1);
+    cr_expect_eq(b->dotfiles, HERD_DOTFILES_ALLOW);
+    herd_config_free(cfg);
+}
+
+Test(config_errors, static_route)
+{
+    error_is("routes:\n  - { path: /s, static: { root: /tmp } }\n",
+             "herd.yaml:2:13: routes[0].path: a static route's path must end "
+             "in \"/*\" (e.g. /static/*)");
+    error_is("routes:\n  - { path: /s/*, static: {} }\n",
+             "herd.yaml:2:27: routes[0].static: missing required key "
+             "\"root\"");
+    error_is("routes:\n  - { path: /s/*, static: { root: /nonexistent-x } }\n",
+             "herd.yaml:2:35: routes[0].static.root: cannot use "
+             "\"/nonexistent-x\" (stat: No such file or directory)");
+    error_is("routes:\n  - { path: /s/*, static: { root: /etc/hostname } }\n",
+             "herd.yaml:2:35: routes[0].static.root: \"/etc/hostname\" is "
+             "not a directory");
+    error_is("routes:\n  - { path: /s/*, static: { root: /, index: a/b } }\n",
+             "herd.yaml:2:45: routes[0].static.index: must be a file name "
+             "(no \"/\", not \".\" or \"..\")");
+    error_is(
+        "routes:\n  - { path: /s/*, static: { root: /, dotfiles: yes } }\n",
+        "herd.yaml:2:48: routes[0].static.dotfiles: invalid value "
+        "\"yes\" (expected one of: deny, allow)");
+    error_is("routes:\n  - { path: /s/*, methods: [POST],\n"
+             "      static: { root: / } }\n",
+             "herd.yaml:2:28: routes[0].methods: a static route serves GET "
+             "and HEAD only");
+}
+
+Test(config, redirect_compiled_at_load)
+{
+    struct herd_config *cfg = load_ok(
+        "routes:\n"
+        "  - { path: /u/:id, redirect: { to: \"https://e.com/users/:id\" } }\n"
+        "  - { path: /v/*, redirect: { to: \"/w/*\", status: 308 } }\n");
+
+    cr_expect_eq(cfg->routes[0].handler, HERD_HANDLER_REDIRECT);
+    cr_expect_str_eq(cfg->routes[0].u.redirect.to, "https://e.com/users/:id");
+    cr_expect_eq(cfg->routes[0].u.redirect.status, 302);
+    cr_expect_not_null(cfg->routes[0].u.redirect.compiled);
+    cr_expect_eq(cfg->routes[1].u.redirect.status, 308);
+    herd_config_free(cfg);
+}
+
+Test(config_errors, redirect_route)
+{
+    error_is("routes:\n  - { path: /u/:id, redirect: { to: \"/x/:name\" } }\n",
+             "herd.yaml:2:37: routes[0].redirect.to: redirect target "
+             "\"/x/:name\": \":name\" is not a parameter of route "
+             "\"/u/:id\"");
+    error_is("routes:\n  - { path: /u, redirect: { to: /x, status: 305 } }\n",
+             "herd.yaml:2:45: routes[0].redirect.status: 305 is not a "
+             "redirect (expected 301, 302, 303, 307 or 308)");
+    error_is("routes:\n  - { path: /u, redirect: { status: 301 } }\n",
+             "herd.yaml:2:27: routes[0].redirect: missing required key "
+             "\"to\"");
 }
