@@ -51,6 +51,15 @@
  * with one send(2). Only what is left over (a partial request, output the
  * socket would not take) is copied into buffers the connection owns, so an
  * idle keep-alive connection holds no buffer.
+ *
+ * Files (the static handler): the engine renders the head into the output
+ * and hands over an open file and a range through the file hook; it is
+ * sent with sendfile(2) once the memory before it is out, so a body is
+ * never read into memory. Until the range is sent no further pipelined
+ * request is answered (responses keep their order); a file that ends
+ * early (truncated meanwhile) closes the connection short of its
+ * Content-Length, and the send timeout covers the file as it covers
+ * buffered output. The file is closed when sent or with the connection.
  */
 #include "conn.h"
 

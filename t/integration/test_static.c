@@ -13,6 +13,8 @@
 #include "harness.h"
 
 #define BIG_SIZE (1024 * 1024)
+/* Large enough that the socket buffers cannot hold it all. */
+#define HUGE_SIZE (256L * 1024 * 1024)
 
 static struct hh_server srv;
 static char tree[256]; /* the temp dir: www/ is the root, secret beside it */
@@ -464,6 +466,68 @@ Test(static_files, pipelined_files_in_order)
     cr_expect_str_eq(r.body, "<p>index</p>\n");
     hh_response_free(&r);
     close(fd);
+}
+
+Test(static_files, file_truncated_while_sent_ends_short)
+{
+    char path[512], buf[65536];
+    long total, cl;
+    ssize_t n;
+    int fd, ffd;
+    char *p;
+
+    snprintf(path, sizeof(path), "%s/www/huge.bin", tree);
+    ffd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert_geq(ffd, 0);
+    cr_assert_eq(ftruncate(ffd, HUGE_SIZE), 0);
+
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /static/huge.bin HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    n = recv(fd, buf, sizeof(buf) - 1, 0);
+    cr_assert_gt(n, 0);
+    buf[n] = '\0';
+    p = strstr(buf, "Content-Length: ");
+    cr_assert_not_null(p);
+    cl = strtol(p + 16, NULL, 10);
+    cr_expect_eq(cl, HUGE_SIZE);
+    /* Not reading, the client lets the socket buffers fill, so the worker
+       waits for EV_WRITE: cut the file under it, then read on. */
+    usleep(200 * 1000);
+    cr_assert_eq(ftruncate(ffd, 4096), 0);
+    close(ffd);
+    total = n;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+        total += n;
+    cr_expect_eq(n, 0, "recv: %s", strerror(errno));
+    cr_expect_lt(total, HUGE_SIZE, "the connection was not cut short");
+    close(fd);
+    cr_expect_eq(hh_wait_log(&srv, "file shrank", 1, 5000), 0);
+    cr_expect_eq(status_of("/static/hello.txt"), 200);
+    unlink(path);
+}
+
+Test(static_files, reader_that_stops_hits_the_send_timeout)
+{
+    char path[512], buf[4096];
+    int fd, ffd;
+
+    snprintf(path, sizeof(path), "%s/www/stall.bin", tree);
+    ffd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert_geq(ffd, 0);
+    cr_assert_eq(ftruncate(ffd, HUGE_SIZE), 0);
+    close(ffd);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /static/stall.bin HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
+    /* send_timeout is 5s in this suite. */
+    cr_expect_eq(hh_wait_log(&srv, "send timeout on fd", 1, 10000), 0);
+    cr_expect_eq(status_of("/static/hello.txt"), 200);
+    close(fd);
+    unlink(path);
 }
 
 Test(static_files, client_gone_mid_file)
