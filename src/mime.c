@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mime.h"
+#include "util.h"
 
 /* Longer extensions are never in the table ("webmanifest" is 11). */
 #define MAX_EXT_LEN 16
@@ -113,21 +114,6 @@ static const struct mime_entry table[] = {
     {"zst", "application/zstd"},
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Compare the lower-case key[0..len) with the NUL-terminated ext. */
 static int
 ext_cmp(const char *key, size_t len, const char *ext)
@@ -189,21 +175,21 @@ herd_mime_check(char *err, size_t errlen)
         e = table[i].ext;
         for (k = 0; e[k] != '\0'; k++) {
             if (e[k] >= 'A' && e[k] <= 'Z') {
-                set_err(err, errlen, "extension \"%s\" is not lower-case", e);
+                herd_errf(err, errlen, "extension \"%s\" is not lower-case", e);
                 return HERD_ERR;
             }
         }
         if (k == 0 || k > MAX_EXT_LEN) {
-            set_err(err, errlen, "extension \"%s\" has a bad length", e);
+            herd_errf(err, errlen, "extension \"%s\" has a bad length", e);
             return HERD_ERR;
         }
         if (i > 0 && strcmp(table[i - 1].ext, e) >= 0) {
-            set_err(err, errlen, "extension \"%s\" is out of order", e);
+            herd_errf(err, errlen, "extension \"%s\" is out of order", e);
             return HERD_ERR;
         }
         if (strncmp(table[i].type, "text/", 5) == 0 &&
             strstr(table[i].type, "; charset=utf-8") == NULL) {
-            set_err(err, errlen, "text type for \"%s\" has no charset", e);
+            herd_errf(err, errlen, "text type for \"%s\" has no charset", e);
             return HERD_ERR;
         }
     }

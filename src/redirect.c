@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "redirect.h"
+#include "util.h"
 
 enum part_kind {
     PART_LIT,   /* text[off..off+len) as it is */
@@ -34,21 +35,6 @@ struct names {
     size_t len[HERD_MAX_PARAMS];
     int wild;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int
 is_alpha(char c)
@@ -158,13 +144,13 @@ herd_redirect_compile(const char *target, const char *pattern, int status,
     char c;
 
     if (!herd_redirect_status_valid(status)) {
-        set_err(err, errlen,
-                "redirect status %d is not one of 301, 302, 303, 307, 308",
-                status);
+        herd_errf(err, errlen,
+                  "redirect status %d is not one of 301, 302, 303, 307, 308",
+                  status);
         goto fail;
     }
     if (target == NULL || target[0] == '\0' || pattern == NULL) {
-        set_err(err, errlen, "empty redirect target");
+        herd_errf(err, errlen, "empty redirect target");
         goto fail;
     }
     tlen = strlen(target);
@@ -175,7 +161,7 @@ herd_redirect_compile(const char *target, const char *pattern, int status,
             maxparts += 2;
     rd = calloc(1, sizeof(*rd) + maxparts * sizeof(struct part) + tlen + 1);
     if (rd == NULL) {
-        set_err(err, errlen, "out of memory");
+        herd_errf(err, errlen, "out of memory");
         goto fail;
     }
     rd->status = status;
@@ -186,10 +172,10 @@ herd_redirect_compile(const char *target, const char *pattern, int status,
         c = target[i];
         if (c == '\\') {
             if (target[i + 1] != ':' && target[i + 1] != '*') {
-                set_err(err, errlen,
-                        "redirect target \"%s\": '\\' must be followed by "
-                        "':' or '*'",
-                        target);
+                herd_errf(err, errlen,
+                          "redirect target \"%s\": '\\' must be followed by "
+                          "':' or '*'",
+                          target);
                 goto fail;
             }
             c = target[i + 1];
@@ -200,10 +186,10 @@ herd_redirect_compile(const char *target, const char *pattern, int status,
             for (n = 0; is_name_char(name[n]); n++)
                 ;
             if (!has_name(&nm, name, n)) {
-                set_err(err, errlen,
-                        "redirect target \"%s\": \":%.*s\" is not a "
-                        "parameter of route \"%s\"",
-                        target, (int)n, name, pattern);
+                herd_errf(err, errlen,
+                          "redirect target \"%s\": \":%.*s\" is not a "
+                          "parameter of route \"%s\"",
+                          target, (int)n, name, pattern);
                 goto fail;
             }
             add_part(rd, PART_PARAM, o);
@@ -214,20 +200,20 @@ herd_redirect_compile(const char *target, const char *pattern, int status,
             continue;
         } else if (c == '*') {
             if (!nm.wild) {
-                set_err(err, errlen,
-                        "redirect target \"%s\": '*' but route \"%s\" has "
-                        "no wildcard (write \\* for a literal '*')",
-                        target, pattern);
+                herd_errf(err, errlen,
+                          "redirect target \"%s\": '*' but route \"%s\" has "
+                          "no wildcard (write \\* for a literal '*')",
+                          target, pattern);
                 goto fail;
             }
             add_part(rd, PART_WILD, o);
             i++;
             continue;
         } else if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7e) {
-            set_err(err, errlen,
-                    "redirect target \"%s\": byte 0x%02x at offset %zu must "
-                    "be percent-encoded",
-                    target, (unsigned)(unsigned char)c, i);
+            herd_errf(err, errlen,
+                      "redirect target \"%s\": byte 0x%02x at offset %zu must "
+                      "be percent-encoded",
+                      target, (unsigned)(unsigned char)c, i);
             goto fail;
         } else {
             rd->has_query |= c == '?';

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "router.h"
+#include "util.h"
 
 #define MAX_PATTERN_LEN 4096
 
@@ -72,21 +73,6 @@ static const struct {
     {HERD_M_OPTIONS, "OPTIONS"},
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Length of the segment at s[i..len): up to the next '/' or the end. */
 static size_t
 segment_len(const char *s, size_t len, size_t i)
@@ -118,55 +104,55 @@ parse_pattern(const char *pat, size_t len, struct route *rt, char *err,
     const char *seg, *name;
 
     if (len == 0 || pat[0] != '/') {
-        set_err(err, errlen, "pattern \"%s\" does not start with '/'", pat);
+        herd_errf(err, errlen, "pattern \"%s\" does not start with '/'", pat);
         return HERD_ERR;
     }
     for (i = 1;; i += n + 1) {
         seg = pat + i;
         n = segment_len(pat, len, i);
         if (n == 0 && i < len) {
-            set_err(err, errlen, "empty segment in pattern \"%s\"", pat);
+            herd_errf(err, errlen, "empty segment in pattern \"%s\"", pat);
             return HERD_ERR;
         }
         if (memchr(seg, '*', n) != NULL && (n != 1 || i + n != len)) {
-            set_err(err, errlen,
-                    "'*' must be the whole last segment in pattern \"%s\"",
-                    pat);
+            herd_errf(err, errlen,
+                      "'*' must be the whole last segment in pattern \"%s\"",
+                      pat);
             return HERD_ERR;
         }
         if (n > 0 && (seg[0] == ':' || seg[0] == '*')) {
             if (rt->nnames == HERD_MAX_PARAMS) {
-                set_err(err, errlen,
-                        "more than %d parameters in pattern \"%s\"",
-                        HERD_MAX_PARAMS, pat);
+                herd_errf(err, errlen,
+                          "more than %d parameters in pattern \"%s\"",
+                          HERD_MAX_PARAMS, pat);
                 return HERD_ERR;
             }
             /* The wildcard's name is "*", the ':' is not part of a name. */
             name = seg[0] == ':' ? seg + 1 : seg;
             name_len = seg[0] == ':' ? n - 1 : n;
             if (name_len == 0) {
-                set_err(err, errlen,
-                        "missing parameter name after ':' in pattern "
-                        "\"%s\"",
-                        pat);
+                herd_errf(err, errlen,
+                          "missing parameter name after ':' in pattern "
+                          "\"%s\"",
+                          pat);
                 return HERD_ERR;
             }
             for (k = 0; seg[0] == ':' && k < name_len; k++) {
                 if (!is_name_char(name[k])) {
-                    set_err(err, errlen,
-                            "invalid parameter name \":%.*s\" in pattern "
-                            "\"%s\" (use A-Z a-z 0-9 _)",
-                            (int)name_len, name, pat);
+                    herd_errf(err, errlen,
+                              "invalid parameter name \":%.*s\" in pattern "
+                              "\"%s\" (use A-Z a-z 0-9 _)",
+                              (int)name_len, name, pat);
                     return HERD_ERR;
                 }
             }
             for (k = 0; k < rt->nnames; k++) {
                 if (rt->name_len[k] == name_len &&
                     memcmp(pat + rt->name_off[k], name, name_len) == 0) {
-                    set_err(err, errlen,
-                            "duplicate parameter \":%.*s\" in pattern "
-                            "\"%s\"",
-                            (int)name_len, name, pat);
+                    herd_errf(err, errlen,
+                              "duplicate parameter \":%.*s\" in pattern "
+                              "\"%s\"",
+                              (int)name_len, name, pat);
                     return HERD_ERR;
                 }
             }
@@ -338,20 +324,20 @@ herd_router_add(struct herd_router *r, const char *pattern, unsigned methods,
     if (conflict != NULL)
         *conflict = NULL;
     if (r == NULL || pattern == NULL) {
-        set_err(err, errlen, "no router or no pattern");
+        herd_errf(err, errlen, "no router or no pattern");
         goto fail;
     }
     len = strnlen(pattern, MAX_PATTERN_LEN + 1);
     if (len > MAX_PATTERN_LEN) {
-        set_err(err, errlen, "pattern \"%.40s...\" is longer than %d bytes",
-                pattern, MAX_PATTERN_LEN);
+        herd_errf(err, errlen, "pattern \"%.40s...\" is longer than %d bytes",
+                  pattern, MAX_PATTERN_LEN);
         goto fail;
     }
     memset(&rt, 0, sizeof(rt));
     if (parse_pattern(pattern, len, &rt, err, errlen) != HERD_OK)
         goto fail;
     if (methods == 0) {
-        set_err(err, errlen, "no methods for route \"%s\"", pattern);
+        herd_errf(err, errlen, "no methods for route \"%s\"", pattern);
         goto fail;
     }
 
@@ -371,12 +357,12 @@ herd_router_add(struct herd_router *r, const char *pattern, unsigned methods,
             continue;
         method_list(n->routes[i].methods & methods, have, sizeof(have));
         if (strcmp(n->routes[i].pattern, pattern) == 0)
-            set_err(err, errlen, "duplicate route \"%s\" for %s", pattern,
-                    have);
+            herd_errf(err, errlen, "duplicate route \"%s\" for %s", pattern,
+                      have);
         else
-            set_err(err, errlen,
-                    "duplicate route \"%s\" for %s (same as \"%s\")", pattern,
-                    have, n->routes[i].pattern);
+            herd_errf(err, errlen,
+                      "duplicate route \"%s\" for %s (same as \"%s\")", pattern,
+                      have, n->routes[i].pattern);
         if (conflict != NULL)
             *conflict = n->routes[i].data;
         goto fail;
@@ -398,7 +384,7 @@ herd_router_add(struct herd_router *r, const char *pattern, unsigned methods,
     return HERD_OK;
 
 oom:
-    set_err(err, errlen, "out of memory adding route \"%s\"", pattern);
+    herd_errf(err, errlen, "out of memory adding route \"%s\"", pattern);
 fail:
     free(copy);
     return HERD_ERR;

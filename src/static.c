@@ -19,6 +19,7 @@
 
 #include "mime.h"
 #include "static.h"
+#include "util.h"
 
 #if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
 #define HAVE_OPENAT2 1
@@ -66,33 +67,6 @@ static const int month_start[2][13] = {
     {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365},
     {0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366},
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int
 is_digit(char c)
@@ -171,22 +145,22 @@ normalise(const char *rel, size_t len, unsigned flags, char *buf,
         for (; i < len && rel[i] != '/'; o++) {
             c = (unsigned char)rel[i];
             if (c == '\0') {
-                set_err(err, errlen, "NUL byte in path");
+                herd_errf(err, errlen, "NUL byte in path");
                 return HERD_STATIC_BAD_PATH;
             }
             if (c == '%') {
-                if (len - i < 3 || hexval(rel[i + 1]) < 0 ||
-                    hexval(rel[i + 2]) < 0) {
-                    set_err(err, errlen, "malformed %%-escape in path");
+                if (len - i < 3 || herd_hexval(rel[i + 1]) < 0 ||
+                    herd_hexval(rel[i + 2]) < 0) {
+                    herd_errf(err, errlen, "malformed %%-escape in path");
                     return HERD_STATIC_BAD_PATH;
                 }
-                c = hexval(rel[i + 1]) * 16 + hexval(rel[i + 2]);
+                c = herd_hexval(rel[i + 1]) * 16 + herd_hexval(rel[i + 2]);
                 if (c == '/') {
-                    set_err(err, errlen, "encoded '/' in a file name");
+                    herd_errf(err, errlen, "encoded '/' in a file name");
                     return HERD_STATIC_NOT_FOUND;
                 }
                 if (c != '%') {
-                    set_err(err, errlen, "path is not in match form");
+                    herd_errf(err, errlen, "path is not in match form");
                     return HERD_STATIC_BAD_PATH;
                 }
                 i += 3;
@@ -194,23 +168,23 @@ normalise(const char *rel, size_t len, unsigned flags, char *buf,
                 i++;
             }
             if (o + 1 >= PATH_CAP) {
-                set_err(err, errlen, "path longer than %d bytes", PATH_CAP);
+                herd_errf(err, errlen, "path longer than %d bytes", PATH_CAP);
                 return HERD_STATIC_NOT_FOUND;
             }
             buf[o] = (char)c;
         }
         if ((o - comp == 1 && buf[comp] == '.') ||
             (o - comp == 2 && buf[comp] == '.' && buf[comp + 1] == '.')) {
-            set_err(err, errlen, "dot segment in path");
+            herd_errf(err, errlen, "dot segment in path");
             return HERD_STATIC_BAD_PATH;
         }
         if (o - comp > NAME_MAX) {
-            set_err(err, errlen, "file name longer than %d bytes", NAME_MAX);
+            herd_errf(err, errlen, "file name longer than %d bytes", NAME_MAX);
             return HERD_STATIC_NOT_FOUND;
         }
         if (buf[comp] == '.' && !(flags & HERD_STATIC_DOTFILES)) {
-            set_err(err, errlen, "dotfile \"%.*s\" hidden", (int)(o - comp),
-                    buf + comp);
+            herd_errf(err, errlen, "dotfile \"%.*s\" hidden", (int)(o - comp),
+                      buf + comp);
             return HERD_STATIC_NOT_FOUND;
         }
     }
@@ -331,11 +305,11 @@ open_failed(int e, const char *path, char *err, size_t errlen)
     case ENAMETOOLONG:
     case EOVERFLOW:
     case EOPNOTSUPP:
-        set_err(err, errlen, "\"%s\": %s", path, strerror(e));
+        herd_errf(err, errlen, "\"%s\": %s", path, strerror(e));
         return HERD_STATIC_NOT_FOUND;
     default:
-        set_err(err, errlen, "open(\"%s\") failed (errno: %s)", path,
-                strerror(e));
+        herd_errf(err, errlen, "open(\"%s\") failed (errno: %s)", path,
+                  strerror(e));
         return HERD_STATIC_ERROR;
     }
 }
@@ -367,8 +341,8 @@ dir_without_slash(int fd, const char *path, const char *index, unsigned flags,
     int ifd;
 
     if (!herd_static_index_valid(index)) {
-        set_err(err, errlen, "\"%s\" is a directory and there is no index",
-                path);
+        herd_errf(err, errlen, "\"%s\" is a directory and there is no index",
+                  path);
         return HERD_STATIC_NOT_FOUND;
     }
     memcpy(name, index, strlen(index) + 1);
@@ -377,14 +351,14 @@ dir_without_slash(int fd, const char *path, const char *index, unsigned flags,
         return open_failed(errno, index, err, errlen);
     res = HERD_STATIC_REDIRECT;
     if (fstat(ifd, &st) < 0) {
-        set_err(err, errlen, "fstat(\"%s/%s\") failed (errno: %s)", path, index,
-                strerror(errno));
+        herd_errf(err, errlen, "fstat(\"%s/%s\") failed (errno: %s)", path,
+                  index, strerror(errno));
         res = HERD_STATIC_ERROR;
     } else if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "\"%s/%s\" is not a regular file", path, index);
+        herd_errf(err, errlen, "\"%s/%s\" is not a regular file", path, index);
         res = HERD_STATIC_NOT_FOUND;
     } else {
-        set_err(err, errlen, "\"%s\" is a directory: add a '/'", path);
+        herd_errf(err, errlen, "\"%s\" is a directory: add a '/'", path);
     }
     close(ifd);
     return res;
@@ -435,13 +409,13 @@ herd_static_open(int rootfd, const char *relpath, size_t len, const char *index,
         return res;
     if (dir_slash) {
         if (!herd_static_index_valid(index)) {
-            set_err(err, errlen, "\"%s/\" is a directory and there is no index",
-                    path);
+            herd_errf(err, errlen,
+                      "\"%s/\" is a directory and there is no index", path);
             return HERD_STATIC_NOT_FOUND;
         }
         if ((plen > 0 && !append(path, &plen, sizeof(path), "/")) ||
             !append(path, &plen, sizeof(path), index)) {
-            set_err(err, errlen, "path too long");
+            herd_errf(err, errlen, "path too long");
             return HERD_STATIC_NOT_FOUND;
         }
     }
@@ -449,8 +423,8 @@ herd_static_open(int rootfd, const char *relpath, size_t len, const char *index,
     if (fd < 0)
         return open_failed(errno, path, err, errlen);
     if (fstat(fd, &st) < 0) {
-        set_err(err, errlen, "fstat(\"%s\") failed (errno: %s)", path,
-                strerror(errno));
+        herd_errf(err, errlen, "fstat(\"%s\") failed (errno: %s)", path,
+                  strerror(errno));
         res = HERD_STATIC_ERROR;
         goto fail;
     }
@@ -459,7 +433,7 @@ herd_static_open(int rootfd, const char *relpath, size_t len, const char *index,
         goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "\"%s\" is not a regular file", path);
+        herd_errf(err, errlen, "\"%s\" is not a regular file", path);
         res = HERD_STATIC_NOT_FOUND;
         goto fail;
     }

@@ -4,34 +4,7 @@
 #include <string.h>
 
 #include "uri.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* The value of hex digit c, or -1. */
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util.h"
 
 /* The byte that s[i..i+3) = "%XX" encodes, or -1 when it is malformed. */
 static int
@@ -41,8 +14,8 @@ escape_at(const char *s, size_t len, size_t i)
 
     if (len - i < 3)
         return -1;
-    hi = hexval(s[i + 1]);
-    lo = hexval(s[i + 2]);
+    hi = herd_hexval(s[i + 1]);
+    lo = herd_hexval(s[i + 2]);
     if (hi < 0 || lo < 0)
         return -1;
     return hi * 16 + lo;
@@ -64,18 +37,18 @@ herd_uri_decode_path(const char *in, size_t len, char *out, size_t *outlen,
     int c;
 
     if (len == 0 || in[0] != '/') {
-        set_err(err, errlen, "path does not start with '/'");
+        herd_errf(err, errlen, "path does not start with '/'");
         return HERD_ERR;
     }
     for (i = 0; i < len; i++) {
         c = (unsigned char)in[i];
         if (c == '\0') {
-            set_err(err, errlen, "NUL byte in path");
+            herd_errf(err, errlen, "NUL byte in path");
             return HERD_ERR;
         }
         if (c == '/') {
             if (is_dot_segment(out + seg, o - seg)) {
-                set_err(err, errlen, "dot segment in path");
+                herd_errf(err, errlen, "dot segment in path");
                 return HERD_ERR;
             }
             out[o++] = '/';
@@ -88,11 +61,11 @@ herd_uri_decode_path(const char *in, size_t len, char *out, size_t *outlen,
         }
         c = escape_at(in, len, i);
         if (c < 0) {
-            set_err(err, errlen, "malformed %%-escape at offset %zu", i);
+            herd_errf(err, errlen, "malformed %%-escape at offset %zu", i);
             return HERD_ERR;
         }
         if (c == 0) {
-            set_err(err, errlen, "%%00 in path");
+            herd_errf(err, errlen, "%%00 in path");
             return HERD_ERR;
         }
         i += 2;
@@ -105,7 +78,7 @@ herd_uri_decode_path(const char *in, size_t len, char *out, size_t *outlen,
         out[o++] = (char)c;
     }
     if (is_dot_segment(out + seg, o - seg)) {
-        set_err(err, errlen, "dot segment in path");
+        herd_errf(err, errlen, "dot segment in path");
         return HERD_ERR;
     }
     *outlen = o;

@@ -1,0 +1,17 @@
+/* util.h: tiny helpers shared by the reusable modules. */
+#ifndef HERD_UTIL_H
+#define HERD_UTIL_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+/* Format a reason into err[0..errlen) for the caller; does nothing when
+   err is NULL or errlen is 0 (callers that only want the verdict). */
+void herd_errf(char *err, size_t errlen, const char *fmt, ...)
+    HERD_PRINTF(3, 4);
+
+/* The value of the hex digit c (either case), or -1. */
+int herd_hexval(char c);
+
+#endif
