@@ -641,6 +641,14 @@ answer(struct herd_http1 *h, time_t now)
     }
     r.head_only = h->parser.method == HTTP_HEAD;
 
+    if (h->parser.method == HTTP_OPTIONS && h->url.len == 1 &&
+        base[h->url.off] == '*') {
+        /* "OPTIONS *" asks about the server: every method herd routes. */
+        status = 204;
+        rc = options_write(&r, HERD_M_GET | HERD_M_HEAD | HERD_M_POST |
+                                   HERD_M_PUT | HERD_M_PATCH | HERD_M_DELETE);
+        goto done;
+    }
     if (request_path(base + h->url.off, h->url.len, &path, &plen, &query,
                      &qlen) != HERD_OK) {
         status = 400;

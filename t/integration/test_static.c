@@ -416,6 +416,13 @@ Test(static_files, other_methods_405_and_options_204)
     cr_expect_null(hh_header(&r, "Content-Length", v, sizeof(v)));
     hh_response_free(&r);
 
+    cr_assert_eq(hh_request(&srv, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", &r),
+                 0);
+    cr_expect_eq(r.status, 204);
+    cr_expect_str_eq(hh_header(&r, "Allow", v, sizeof(v)),
+                     "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    hh_response_free(&r);
+
     /* A route that claims OPTIONS answers it itself. */
     cr_assert_eq(
         hh_request(&srv, "OPTIONS /opt HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
