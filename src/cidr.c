@@ -1,5 +1,6 @@
 /* cidr.c: parse and match address ranges; parse IP literals from headers. */
 #include "cidr.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -12,22 +13,6 @@
 
 /* ::ffff:0:0/96, the IPv4-mapped range */
 static const uint8_t mapped_prefix[12] = {[10] = 0xff, [11] = 0xff};
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return HERD_ERR;
-}
 
 /*
  * Copy text[0..len) into buf (SHOW_LEN bytes) in double quotes for a
@@ -149,21 +134,22 @@ herd_cidr_parse(const char *text, size_t len, struct herd_cidr *out, char *err,
 
     memset(&c, 0, sizeof(c));
     if (len == 0)
-        return fail(err, errlen,
-                    "empty value (expected an IP address, a CIDR such as "
-                    "10.0.0.0/8, or unix)");
+        return herd_errf(err, errlen,
+                         "empty value (expected an IP address, a CIDR such as "
+                         "10.0.0.0/8, or unix)");
     if (len == 4 && memcmp(text, "unix", 4) == 0) {
         c.family = AF_UNIX;
         *out = c;
         return HERD_OK;
     }
     if (len > 4 && memcmp(text, "unix/", 5) == 0)
-        return fail(err, errlen, "unix takes no prefix length");
+        return herd_errf(err, errlen, "unix takes no prefix length");
     slash = memchr(text, '/', len);
     alen = slash != NULL ? (size_t)(slash - text) : len;
     if (text[0] == '[')
-        return fail(err, errlen,
-                    "write IPv6 addresses without brackets, as in ::1/128");
+        return herd_errf(
+            err, errlen,
+            "write IPv6 addresses without brackets, as in ::1/128");
     if (memchr(text, ':', alen) != NULL) {
         c.family = AF_INET6;
         max = 128;
@@ -171,26 +157,26 @@ herd_cidr_parse(const char *text, size_t len, struct herd_cidr *out, char *err,
         c.family = AF_INET;
         max = 32;
     } else {
-        return fail(err, errlen,
-                    "expected an IP address, a CIDR such as 10.0.0.0/8, "
-                    "or unix, got %s",
-                    show(shown, text, len));
+        return herd_errf(err, errlen,
+                         "expected an IP address, a CIDR such as 10.0.0.0/8, "
+                         "or unix, got %s",
+                         show(shown, text, len));
     }
     v = c.family == AF_INET ? 4 : 6;
     if (to_bytes(c.family, text, alen, c.addr) != HERD_OK)
-        return fail(err, errlen, "invalid IPv%d address %s", v,
-                    show(shown, text, alen));
+        return herd_errf(err, errlen, "invalid IPv%d address %s", v,
+                         show(shown, text, alen));
     c.prefix = max;
     if (slash != NULL) {
         size_t plen = len - alen - 1;
 
         if (plen == 0)
-            return fail(err, errlen, "missing prefix length after \"/\"");
+            return herd_errf(err, errlen, "missing prefix length after \"/\"");
         if (read_prefix(slash + 1, plen, max, &c.prefix) != HERD_OK)
-            return fail(err, errlen,
-                        "invalid prefix length %s (expected 0..%u for "
-                        "IPv%d)",
-                        show(shown, slash, plen + 1), max, v);
+            return herd_errf(err, errlen,
+                             "invalid prefix length %s (expected 0..%u for "
+                             "IPv%d)",
+                             show(shown, slash, plen + 1), max, v);
     }
     {
         struct herd_cidr masked = c;
@@ -198,10 +184,10 @@ herd_cidr_parse(const char *text, size_t len, struct herd_cidr *out, char *err,
         mask_bits(masked.addr, max, c.prefix);
         if (memcmp(masked.addr, c.addr, sizeof(c.addr)) != 0) {
             herd_cidr_format(&masked, suggest, sizeof(suggest));
-            return fail(err, errlen,
-                        "host bits set after the /%u prefix (did you mean "
-                        "%s?)",
-                        c.prefix, suggest);
+            return herd_errf(err, errlen,
+                             "host bits set after the /%u prefix (did you mean "
+                             "%s?)",
+                             c.prefix, suggest);
         }
     }
     if (c.family == AF_INET6 && c.prefix >= 96 && is_mapped(c.addr)) {

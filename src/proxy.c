@@ -1,27 +1,12 @@
 /* proxy.c: the client behind proxies: forwarding headers, PROXY protocol. */
 #include "proxy.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return HERD_ERR;
-}
 
 /* ---- small text helpers -------------------------------------------------- */
 
@@ -474,10 +459,10 @@ static const char v2_signature[12] = {'\r', '\n', '\r', '\n', '\0', '\r',
 static int
 not_proxy(const char *buf, size_t at, char *err, size_t errlen)
 {
-    return fail(err, errlen,
-                "not a PROXY protocol header (unexpected byte 0x%02x at "
-                "offset %zu)",
-                (unsigned)(unsigned char)buf[at], at);
+    return herd_errf(err, errlen,
+                     "not a PROXY protocol header (unexpected byte 0x%02x at "
+                     "offset %zu)",
+                     (unsigned)(unsigned char)buf[at], at);
 }
 
 /* Reading a v1 line: bytes so far, and the position reached. */
@@ -504,9 +489,9 @@ v1_field(struct v1 *s, const char *set, size_t max, size_t *start, size_t *flen,
         char c;
 
         if (s->pos >= HERD_PROXY_V1_MAX)
-            return fail(s->err, s->errlen,
-                        "PROXY v1: no CRLF in the first %d bytes",
-                        HERD_PROXY_V1_MAX);
+            return herd_errf(s->err, s->errlen,
+                             "PROXY v1: no CRLF in the first %d bytes",
+                             HERD_PROXY_V1_MAX);
         if (s->pos >= s->len)
             return HERD_AGAIN;
         c = s->buf[s->pos++];
@@ -523,15 +508,17 @@ static int
 v1_crlf(struct v1 *s, char first)
 {
     if (first != '\r')
-        return fail(s->err, s->errlen, "PROXY v1: expected CRLF at the end");
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: expected CRLF at the end");
     if (s->pos >= HERD_PROXY_V1_MAX)
-        return fail(s->err, s->errlen,
-                    "PROXY v1: no CRLF in the first %d bytes",
-                    HERD_PROXY_V1_MAX);
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: no CRLF in the first %d bytes",
+                         HERD_PROXY_V1_MAX);
     if (s->pos >= s->len)
         return HERD_AGAIN;
     if (s->buf[s->pos++] != '\n')
-        return fail(s->err, s->errlen, "PROXY v1: expected CRLF at the end");
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: expected CRLF at the end");
     return HERD_OK;
 }
 
@@ -540,15 +527,16 @@ static int
 v1_bad_field(struct v1 *s, const char *what, size_t flen, char c, char want)
 {
     if (flen == 0 && c == ' ')
-        return fail(s->err, s->errlen,
-                    "PROXY v1: expected a single space between fields");
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: expected a single space between fields");
     if (want == '\r' && flen > 0 && (c < '0' || c > '9'))
-        return fail(s->err, s->errlen, "PROXY v1: expected CRLF at the end");
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: expected CRLF at the end");
     if (want == ' ' && (c == '\r' || c == '\n'))
-        return fail(s->err, s->errlen,
-                    "PROXY v1: line ends early (expected PROXY TCP4|TCP6 "
-                    "SOURCE DESTINATION SOURCE-PORT DESTINATION-PORT)");
-    return fail(s->err, s->errlen, "PROXY v1: invalid %s", what);
+        return herd_errf(s->err, s->errlen,
+                         "PROXY v1: line ends early (expected PROXY TCP4|TCP6 "
+                         "SOURCE DESTINATION SOURCE-PORT DESTINATION-PORT)");
+    return herd_errf(s->err, s->errlen, "PROXY v1: invalid %s", what);
 }
 
 static int
@@ -615,9 +603,9 @@ parse_v1(const char *buf, size_t len, struct herd_proxy_header *h,
             return HERD_AGAIN;
         if (buf[s.pos] != prefix[s.pos])
             return s.pos < 5 ? not_proxy(buf, s.pos, err, errlen)
-                             : fail(err, errlen,
-                                    "PROXY v1: expected a single space "
-                                    "after PROXY");
+                             : herd_errf(err, errlen,
+                                         "PROXY v1: expected a single space "
+                                         "after PROXY");
     }
     /* The protocol, refused at the first byte that fits none. */
     start = s.pos;
@@ -629,16 +617,17 @@ parse_v1(const char *buf, size_t len, struct herd_proxy_header *h,
         if (c == ' ' || c == '\r')
             break;
         if (c == '\n')
-            return fail(err, errlen, "PROXY v1: expected CRLF at the end");
+            return herd_errf(err, errlen, "PROXY v1: expected CRLF at the end");
         for (i = 0; i < HERD_ARRAY_LEN(protos); i++) {
             if (strlen(protos[i]) > flen && protos[i][flen] == c &&
                 memcmp(protos[i], buf + start, flen) == 0)
                 break;
         }
         if (i == HERD_ARRAY_LEN(protos))
-            return fail(err, errlen,
-                        "PROXY v1: unknown protocol (expected TCP4, TCP6 or "
-                        "UNKNOWN)");
+            return herd_errf(
+                err, errlen,
+                "PROXY v1: unknown protocol (expected TCP4, TCP6 or "
+                "UNKNOWN)");
     }
     for (i = 0; i < HERD_ARRAY_LEN(protos); i++) {
         if (strlen(protos[i]) == flen &&
@@ -646,12 +635,12 @@ parse_v1(const char *buf, size_t len, struct herd_proxy_header *h,
             p = i;
     }
     if (p == HERD_ARRAY_LEN(protos) && flen == 0 && c == ' ')
-        return fail(err, errlen,
-                    "PROXY v1: expected a single space after PROXY");
+        return herd_errf(err, errlen,
+                         "PROXY v1: expected a single space after PROXY");
     if (p == HERD_ARRAY_LEN(protos))
-        return fail(err, errlen,
-                    "PROXY v1: unknown protocol (expected TCP4, TCP6 or "
-                    "UNKNOWN)");
+        return herd_errf(err, errlen,
+                         "PROXY v1: unknown protocol (expected TCP4, TCP6 or "
+                         "UNKNOWN)");
     memset(h, 0, sizeof(*h));
     h->version = 1;
     if (p == 2) {
@@ -659,14 +648,15 @@ parse_v1(const char *buf, size_t len, struct herd_proxy_header *h,
         h->family = AF_UNSPEC;
         while (c != '\r') {
             if (s.pos >= HERD_PROXY_V1_MAX)
-                return fail(err, errlen,
-                            "PROXY v1: no CRLF in the first %d bytes",
-                            HERD_PROXY_V1_MAX);
+                return herd_errf(err, errlen,
+                                 "PROXY v1: no CRLF in the first %d bytes",
+                                 HERD_PROXY_V1_MAX);
             if (s.pos >= len)
                 return HERD_AGAIN;
             c = buf[s.pos++];
             if (c == '\n')
-                return fail(err, errlen, "PROXY v1: expected CRLF at the end");
+                return herd_errf(err, errlen,
+                                 "PROXY v1: expected CRLF at the end");
         }
         if ((rc = v1_crlf(&s, c)) != HERD_OK)
             return rc;
@@ -694,9 +684,9 @@ parse_v1(const char *buf, size_t len, struct herd_proxy_header *h,
             memcpy(text, buf + start, flen);
             text[flen] = '\0';
             if (inet_pton(family, text, addr[i]) != 1)
-                return fail(err, errlen, "PROXY v1: invalid %s", what[i]);
+                return herd_errf(err, errlen, "PROXY v1: invalid %s", what[i]);
         } else if (v1_port(buf + start, flen, &port[i - 2]) != HERD_OK) {
-            return fail(err, errlen, "PROXY v1: invalid %s", what[i]);
+            return herd_errf(err, errlen, "PROXY v1: invalid %s", what[i]);
         }
     }
     if ((rc = v1_crlf(&s, c)) != HERD_OK)
@@ -738,11 +728,11 @@ parse_v2(const char *buf, size_t len, struct herd_proxy_header *h,
     if (len < 13)
         return HERD_AGAIN;
     if (u[12] >> 4 != 2)
-        return fail(err, errlen, "PROXY v2: unsupported version %u",
-                    (unsigned)(u[12] >> 4));
+        return herd_errf(err, errlen, "PROXY v2: unsupported version %u",
+                         (unsigned)(u[12] >> 4));
     cmd = u[12] & 0x0fu;
     if (cmd > 1)
-        return fail(err, errlen, "PROXY v2: unknown command 0x%x", cmd);
+        return herd_errf(err, errlen, "PROXY v2: unknown command 0x%x", cmd);
     if (len < 14)
         return HERD_AGAIN;
     fam = u[13];
@@ -770,20 +760,21 @@ parse_v2(const char *buf, size_t len, struct herd_proxy_header *h,
             need = V2_UNIX;
             break;
         default:
-            return fail(err, errlen,
-                        "PROXY v2: invalid address family and transport "
-                        "0x%02x",
-                        fam);
+            return herd_errf(err, errlen,
+                             "PROXY v2: invalid address family and transport "
+                             "0x%02x",
+                             fam);
         }
     }
     if (len < V2_HEADER)
         return HERD_AGAIN;
     total = V2_HEADER + ((size_t)u[14] << 8 | u[15]);
     if (total - V2_HEADER < need)
-        return fail(err, errlen,
-                    "PROXY v2: address block of %zu bytes is too short for "
-                    "family 0x%02x (%zu needed)",
-                    total - V2_HEADER, fam, need);
+        return herd_errf(
+            err, errlen,
+            "PROXY v2: address block of %zu bytes is too short for "
+            "family 0x%02x (%zu needed)",
+            total - V2_HEADER, fam, need);
     /* TLVs follow a known address block: check their framing as the
        bytes come, so that a bad length is refused without waiting. */
     if (family != AF_UNSPEC) {
@@ -791,16 +782,16 @@ parse_v2(const char *buf, size_t len, struct herd_proxy_header *h,
             size_t tlv;
 
             if (total - off < 3)
-                return fail(err, errlen,
-                            "PROXY v2: malformed TLV at offset "
-                            "%zu",
-                            off);
+                return herd_errf(err, errlen,
+                                 "PROXY v2: malformed TLV at offset "
+                                 "%zu",
+                                 off);
             if (len < off + 3)
                 return HERD_AGAIN;
             tlv = 3 + ((size_t)u[off + 1] << 8 | u[off + 2]);
             if (tlv > total - off)
-                return fail(err, errlen,
-                            "PROXY v2: malformed TLV at offset %zu", off);
+                return herd_errf(err, errlen,
+                                 "PROXY v2: malformed TLV at offset %zu", off);
             off += tlv;
         }
     }

@@ -4,16 +4,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void
+int
 herd_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
     if (err == NULL || errlen == 0)
-        return;
+        return HERD_ERR;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    return HERD_ERR;
 }
 
 int

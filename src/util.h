@@ -6,10 +6,10 @@
 
 #include "common.h"
 
-/* Format a reason into err[0..errlen) for the caller; does nothing when
-   err is NULL or errlen is 0 (callers that only want the verdict). */
-void herd_errf(char *err, size_t errlen, const char *fmt, ...)
-    HERD_PRINTF(3, 4);
+/* Format a reason into err[0..errlen) for the caller; writes nothing when
+   err is NULL or errlen is 0 (callers that only want the verdict).
+   Returns HERD_ERR, so a failing function can end with return herd_errf(). */
+int herd_errf(char *err, size_t errlen, const char *fmt, ...) HERD_PRINTF(3, 4);
 
 /* The value of the hex digit c (either case), or -1. */
 int herd_hexval(char c);
