@@ -80,6 +80,7 @@
 #include "log.h"
 #include "response.h"
 #include "worker.h"
+#include "util.h"
 
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
@@ -132,15 +133,6 @@ conn_now(const struct herd_conn *c)
 
     event_base_gettimeofday_cached(c->w->base, &tv);
     return tv.tv_sec;
-}
-
-static uint64_t
-monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -241,15 +233,6 @@ hook_flush(void *arg)
     return conn_flush(arg);
 }
 
-static uint64_t
-monotonic_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Identify a request (h NULL: refused, its head is not to be read), add
  * its id to the response and log it.
@@ -260,7 +243,7 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
     struct herd_worker *w = c->w;
     struct herd_access_entry e;
     struct herd_ident id;
-    uint64_t now = monotonic_us();
+    uint64_t now = herd_mono_us();
 
     herd_ident_resolve(&id, w->cfg, (const struct sockaddr *)&c->peer,
                        c->peerlen, h, &w->reqid);
@@ -351,7 +334,7 @@ static void
 body_deadline(const struct herd_conn *c, struct timeval *tv)
 {
     const struct herd_config *cfg = c->w->cfg;
-    uint64_t now = monotonic_ms(), idle, rate, wait;
+    uint64_t now = herd_mono_ms(), idle, rate, wait;
 
     idle = now + cfg->limits.body_timeout_ms;
     rate = c->body_start_ms + cfg->limits.body_timeout_ms +
@@ -383,7 +366,7 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
             break;
         }
         if (fresh)
-            c->body_start_ms = monotonic_ms();
+            c->body_start_ms = herd_mono_ms();
         body_deadline(c, &body);
         tv = &body;
         break;
@@ -564,7 +547,7 @@ conn_proxy_read(struct herd_conn *c)
         used += n;
     }
     herd_buf_free(&c->pp);
-    c->req_start_us = monotonic_us();
+    c->req_start_us = herd_mono_us();
     conn_run(c);
 }
 
@@ -592,7 +575,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
         !herd_http1_holds_input(&c->h))
-        c->req_start_us = monotonic_us();
+        c->req_start_us = herd_mono_us();
     dst = herd_http1_input_space(&c->h, &room);
     if (dst == NULL) {
         herd_log_error("out of memory reading fd %d", c->fd);

@@ -42,6 +42,7 @@
 #include "reqid.h"
 #include "scoreboard.h"
 #include "worker.h"
+#include "util.h"
 
 /* A worker that dies younger than this is "dying young": back off. */
 #define YOUNG_MS       5000
@@ -121,15 +122,6 @@ struct herd_master {
 static const int handled_signals[] = {SIGTERM, SIGINT,  SIGQUIT,
                                       SIGCHLD, SIGHUP,  SIGUSR1,
                                       SIGTTIN, SIGTTOU, SIGPIPE};
-
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 ms_tv(uint64_t ms)
@@ -449,7 +441,7 @@ spawn(struct herd_master *m, const struct herd_config *cfg, uint32_t gen, int s)
         return NULL;
     }
     p->pid = pid;
-    p->started_ms = p->last_report_ms = mono_ms();
+    p->started_ms = p->last_report_ms = herd_mono_ms();
     p->chan_ev = event_new(m->base, p->chan, EV_READ | EV_PERSIST, on_chan, p);
     if (p->chan_ev != NULL)
         event_add(p->chan_ev, NULL);
@@ -466,7 +458,7 @@ send_stop(struct proc *p)
     if (p->state == HERD_SLOT_DRAINING)
         return;
     p->state = HERD_SLOT_DRAINING;
-    p->stop_ms = mono_ms();
+    p->stop_ms = herd_mono_ms();
     /* A full channel means the worker is not reading: the straggler
        timer kills it after shutdown_timeout. SIGTERM says the same. */
     if (herd_channel_send(p->chan, HERD_MSG_STOP, NULL, 0) != HERD_OK)
@@ -768,7 +760,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         p->health = h;
-        p->last_report_ms = mono_ms();
+        p->last_report_ms = herd_mono_ms();
         if (msg.type == HERD_MSG_READY && p->state == HERD_SLOT_STARTING) {
             p->state = HERD_SLOT_READY;
             m->slots[p->slot].fatal = 0;
@@ -837,7 +829,7 @@ reap(struct herd_master *m)
     struct slot_state *ss;
     pid_t pid;
     int status, crashed, s, top = m->nslots;
-    uint64_t now = mono_ms();
+    uint64_t now = herd_mono_ms();
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (pp = &m->procs; *pp != NULL && (*pp)->pid != pid;
@@ -911,7 +903,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     for (p = m->procs; p != NULL; p = p->next)
         if (p->chan >= 0)
             on_chan(p->chan, EV_READ, p);
-    now = mono_ms();
+    now = herd_mono_ms();
     for (p = m->procs; p != NULL; p = p->next) {
         if (p->killed)
             continue;
@@ -1060,7 +1052,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
             send_stop(p);
         } else {
             p->state = HERD_SLOT_DRAINING;
-            p->stop_ms = mono_ms();
+            p->stop_ms = herd_mono_ms();
             kill(p->pid, SIGINT);
         }
     }
@@ -1230,7 +1222,7 @@ herd_master_run(struct herd_config *cfg, const char *path)
     m.pid_fd = -1;
     m.generation = 1;
     m.reqid_nonce = herd_reqid_nonce();
-    m.started_ms = mono_ms();
+    m.started_ms = herd_mono_ms();
     srandom((unsigned)m.pid ^ (unsigned)time(NULL));
     herd_log_set_role("master");
     if (herd_log_open(cfg->log.error, cfg->log.level, err, sizeof(err)) !=

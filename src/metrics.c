@@ -1,5 +1,6 @@
 /* metrics.c: /health and /metrics: the scoreboard as JSON and Prometheus. */
 #include "metrics.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -199,15 +200,6 @@ herd_metrics_prometheus(struct herd_buf *out,
     return rc;
 }
 
-static uint64_t
-monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 herd_metrics_answer(const struct herd_scoreboard *sb,
                     const struct herd_route_conf *rc, struct herd_buf *out,
@@ -220,7 +212,7 @@ herd_metrics_answer(const struct herd_scoreboard *sb,
     struct herd_server_score ss;
     const char *type, *date;
     size_t i, date_len;
-    uint64_t now_ms = monotonic_ms();
+    uint64_t now_ms = herd_mono_ms();
     int ok = 0, r;
 
     body.len = 0;

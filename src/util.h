@@ -3,6 +3,7 @@
 #define HERD_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -10,6 +11,10 @@
    err is NULL or errlen is 0 (callers that only want the verdict).
    Returns HERD_ERR, so a failing function can end with return herd_errf(). */
 int herd_errf(char *err, size_t errlen, const char *fmt, ...) HERD_PRINTF(3, 4);
+
+/* CLOCK_MONOTONIC now, in milliseconds and in microseconds. */
+uint64_t herd_mono_ms(void);
+uint64_t herd_mono_us(void);
 
 /* The value of the hex digit c (either case), or -1. */
 int herd_hexval(char c);

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 /* Scratch read buffer shared by all connections of a worker. */
 #define SCRATCH_IN (64 * 1024)
@@ -206,15 +207,6 @@ herd_worker_conn_closed(struct herd_worker *w)
 /* ---- counters and reports ---- */
 
 static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
 rss_bytes(void)
 {
     unsigned long size, resident;
@@ -242,7 +234,7 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     h->bytes_out = w->bytes_out;
     h->rss_bytes = rss_bytes();
     h->loop_lag_us = w->loop_lag_us;
-    h->uptime_ms = mono_ms() - w->started_ms;
+    h->uptime_ms = herd_mono_ms() - w->started_ms;
     memcpy(h->duration, w->duration, sizeof(h->duration));
     h->duration_sum_us = w->duration_sum_us;
 }
@@ -519,7 +511,7 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     w->nlisteners = a->nlisteners;
     w->chan = a->chan;
     w->max_requests = a->max_requests;
-    w->started_ms = mono_ms();
+    w->started_ms = herd_mono_ms();
     herd_reqid_init(&w->reqid, a->reqid_nonce, (uint32_t)a->slot,
                     a->generation);
     w->base = event_base_new();
