@@ -7,6 +7,7 @@
 
 #include "cidr.h"
 #include "common.h"
+#include "herd.h" /* enum herd_log_level */
 #include "proxy.h"
 
 /* A config error carries a file:line:col prefix, so it may be long. */
@@ -108,13 +109,6 @@ struct herd_route_conf {
 enum herd_access_fmt {
     HERD_ACCESS_COMBINED = 0,
     HERD_ACCESS_JSON,
-};
-
-enum herd_log_level {
-    HERD_LOG_ERROR = 0,
-    HERD_LOG_WARN,
-    HERD_LOG_INFO,
-    HERD_LOG_DEBUG,
 };
 
 struct herd_config {
