@@ -900,8 +900,9 @@ herd_respond_json(struct herd_request *req, int status, const char *json)
         errno = EALREADY;
         return -1;
     }
-    if (json == NULL) {
-        errno = EINVAL;
+    if (json == NULL || !status_valid(status) ||
+        (!status_has_body(status) && json[0] != '\0')) {
+        errno = EINVAL; /* refused before anything is added to req */
         return -1;
     }
     if (!req->has_type &&
