@@ -413,12 +413,21 @@ static json_t *
 row_todo(sqlite3_stmt *st)
 {
     const char *title = (const char *)sqlite3_column_text(st, 1);
-    int len = sqlite3_column_bytes(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    json_t *todo;
 
-    return json_pack("{s:I,s:s%,s:b}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "title",
-                     title != NULL ? title : "", (size_t)len,
-                     sqlite3_column_int(st, 2) != 0);
+    todo = json_object();
+    if (todo == NULL ||
+        json_object_set_new(todo, "id",
+                            json_integer(sqlite3_column_int64(st, 0))) < 0 ||
+        json_object_set_new(
+            todo, "title", json_stringn(title != NULL ? title : "", len)) < 0 ||
+        json_object_set_new(todo, "done",
+                            json_boolean(sqlite3_column_int(st, 2) != 0)) < 0) {
+        json_decref(todo);
+        return NULL;
+    }
+    return todo;
 }
 
 /*
