@@ -626,6 +626,34 @@ Test(todo, keepalive_connection_serves_many)
     close(fd);
 }
 
+Test(todo, reload_keeps_the_data)
+{
+    struct hh_response r;
+    char target[64], want[128];
+    pid_t old;
+    long id;
+
+    id = create("{\"title\": \"survives\", \"done\": true}");
+    snprintf(target, sizeof(target), "/todos/%ld", id);
+    old = hh_worker_pid(&srv, 0, 1);
+    cr_assert_gt(old, 0);
+    /* The new generation's master opens the file while the old worker
+       holds it; the old worker then closes it on its way out. */
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    cr_assert_eq(hh_wait_log(&srv, "reloaded: generation 2 serving", 1, 10000),
+                 0, "no reload");
+    cr_expect_eq(hh_wait_gone(old, 10000), 0, "old worker %d still runs",
+                 (int)old);
+    call("GET", target, NULL, &r);
+    cr_expect_eq(r.status, 200);
+    snprintf(want, sizeof(want),
+             "{\"id\":%ld,\"title\":\"survives\",\"done\":true}", id);
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    cr_expect_gt(create("{\"title\": \"after\"}"), id);
+    cr_expect_eq(hh_log_count(&srv, "reload failed"), 0);
+}
+
 /* ---- two workers writing at once --------------------------------------- */
 
 TestSuite(todo_workers, .init = start2, .fini = stop, .timeout = 120);
