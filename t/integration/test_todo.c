@@ -15,7 +15,8 @@
 #define NCREATES 25 /* todos each of them creates */
 
 static struct hh_server srv;
-static char tmp[256]; /* the temp dir that holds the database */
+static char tmp[256];       /* the temp dir that holds the database */
+static int errors_expected; /* the test makes herd log errors */
 
 /* The YAML routing /todos and /todos/:id to todo.so on database db. */
 static void
@@ -85,7 +86,8 @@ static void
 stop(void)
 {
     cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
-    cr_expect_eq(hh_log_count(&srv, "[error]"), 0, "herd logged errors");
+    if (!errors_expected)
+        cr_expect_eq(hh_log_count(&srv, "[error]"), 0, "herd logged errors");
     remove_tmp();
 }
 
@@ -652,6 +654,30 @@ Test(todo, reload_keeps_the_data)
     hh_response_free(&r);
     cr_expect_gt(create("{\"title\": \"after\"}"), id);
     cr_expect_eq(hh_log_count(&srv, "reload failed"), 0);
+}
+
+Test(todo, database_failure_is_500_and_logged)
+{
+    struct hh_response r;
+    char cmd[512];
+
+    if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+        cr_skip_test("no sqlite3 command to break the database with");
+    create("{\"title\": \"x\"}");
+    /* The worker's prepared statements now fail: no such table. */
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s/todo.db' 'DROP TABLE todos'", tmp);
+    cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+    errors_expected = 1;
+    call("GET", "/todos", NULL, &r);
+    expect_error(&r, 500, "GET without a table");
+    cr_expect_not_null(strstr(r.body, "internal error"), "%s", r.body);
+    hh_response_free(&r);
+    call("POST", "/todos", "{\"title\": \"y\"}", &r);
+    expect_error(&r, 500, "POST without a table");
+    hh_response_free(&r);
+    cr_expect_eq(hh_wait_log(&srv, "no such table: todos", 2, 5000), 0,
+                 "the failures were not logged");
+    cr_expect_eq(hh_log_count(&srv, "[error] worker 0"), 2);
 }
 
 /* ---- two workers writing at once --------------------------------------- */
