@@ -98,13 +98,13 @@ database_path(struct herd_module_config *cfg)
     const char *path = herd_config_get(cfg, "database");
 
     if (path == NULL) {
-        herd_config_error(cfg, "todo: module.config.database is required "
+        herd_config_error(cfg, "module.config.database is required "
                                "(the path of the SQLite database file)");
         return NULL;
     }
     if (path[0] == '\0' || strcmp(path, ":memory:") == 0) {
         herd_config_error(cfg,
-                          "todo: module.config.database: \"%s\" is not a "
+                          "module.config.database: \"%s\" is not a "
                           "file: every worker must share one database file",
                           path);
         return NULL;
@@ -124,13 +124,13 @@ open_db(struct herd_module_config *cfg, const char *path, int flags)
 
     rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
-        herd_config_error(cfg, "todo: cannot open database \"%s\": %s", path,
+        herd_config_error(cfg, "cannot open database \"%s\": %s", path,
                           db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         goto fail;
     }
     rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT);
     if (rc != SQLITE_OK) {
-        herd_config_error(cfg, "todo: %s: busy_timeout: %s", path,
+        herd_config_error(cfg, "%s: busy_timeout: %s", path,
                           sqlite3_errmsg(db));
         goto fail;
     }
@@ -152,20 +152,20 @@ set_wal(struct herd_module_config *cfg, sqlite3 *db, const char *path)
 
     rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        herd_config_error(cfg, "todo: %s: journal_mode: %s", path,
+        herd_config_error(cfg, "%s: journal_mode: %s", path,
                           sqlite3_errmsg(db));
         goto done;
     }
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        herd_config_error(cfg, "todo: %s: journal_mode: %s", path,
+        herd_config_error(cfg, "%s: journal_mode: %s", path,
                           sqlite3_errmsg(db));
         goto done;
     }
     mode = (const char *)sqlite3_column_text(st, 0);
     if (mode == NULL || strcmp(mode, "wal") != 0) {
         herd_config_error(cfg,
-                          "todo: %s: cannot use WAL mode (journal_mode is "
+                          "%s: cannot use WAL mode (journal_mode is "
                           "%s): is the file on a network file system?",
                           path, mode != NULL ? mode : "unknown");
         goto done;
@@ -188,7 +188,7 @@ prepare_all(struct herd_module_config *cfg, sqlite3 *db, const char *path,
     for (i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &st[i], NULL) != SQLITE_OK) {
-            herd_config_error(cfg, "todo: %s: preparing \"%s\": %s", path,
+            herd_config_error(cfg, "%s: preparing \"%s\": %s", path,
                               stmt_sql[i], sqlite3_errmsg(db));
             return -1;
         }
@@ -231,7 +231,7 @@ herd_module_init(struct herd_module_config *cfg)
     if (set_wal(cfg, db, path) < 0)
         goto done;
     if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        herd_config_error(cfg, "todo: %s: creating the table: %s", path,
+        herd_config_error(cfg, "%s: creating the table: %s", path,
                           msg != NULL ? msg : sqlite3_errmsg(db));
         goto done;
     }
@@ -243,8 +243,7 @@ done:
     sqlite3_free(msg);
     finalize_all(st);
     if (db != NULL && sqlite3_close(db) != SQLITE_OK && ret == 0) {
-        herd_config_error(cfg, "todo: %s: closing: %s", path,
-                          sqlite3_errmsg(db));
+        herd_config_error(cfg, "%s: closing: %s", path, sqlite3_errmsg(db));
         ret = -1;
     }
     return ret;
@@ -282,7 +281,7 @@ herd_module_worker_init(struct herd_module_config *cfg)
     }
     t = calloc(1, sizeof(*t));
     if (t == NULL || (t->path = strdup(path)) == NULL) {
-        herd_config_error(cfg, "todo: out of memory");
+        herd_config_error(cfg, "out of memory");
         goto fail;
     }
     /* The master created the file: a worker only opens it. */

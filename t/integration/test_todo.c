@@ -881,8 +881,8 @@ Test(todo_config, missing_database_names_the_route)
              build);
     cr_expect_eq(check_config(yaml, out, sizeof(out), path, sizeof(path)), 1,
                  "%s", out);
-    /* The second route starts on line 5. */
-    snprintf(want, sizeof(want), "%s:5:", path);
+    /* The second route starts on line 5, column 5. */
+    snprintf(want, sizeof(want), "%s:5:5: ", path);
     cr_expect_not_null(strstr(out, want), "want %s in: %s", want, out);
     cr_expect_not_null(strstr(out, "database"), "%s", out);
     cr_expect_not_null(strstr(out, "required"), "%s", out);
