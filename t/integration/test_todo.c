@@ -931,3 +931,20 @@ Test(todo_config, check_creates_the_table)
                  "%s", out);
     cr_expect_eq(access(db, R_OK | W_OK), 0, "%s: %s", db, strerror(errno));
 }
+
+Test(todo_config, graceful_stop_closes_the_database)
+{
+    char yaml[2048], db[300], wal[320];
+
+    snprintf(db, sizeof(db), "%s/todo.db", tmp);
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    todo_yaml(yaml, sizeof(yaml), 2, db);
+    cr_assert_eq(hh_start(&srv, yaml, 2), 0, "herd did not start");
+    create("{\"title\": \"x\"}");
+    cr_expect_eq(access(wal, F_OK), 0, "no WAL file while serving");
+    cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
+    /* SQLite removes the WAL file when the last connection closes: both
+       workers closed theirs (herd_module_worker_exit). */
+    cr_expect_neq(access(wal, F_OK), 0, "%s left behind", wal);
+    cr_expect_eq(access(db, F_OK), 0);
+}
