@@ -938,13 +938,15 @@ Test(todo_config, graceful_stop_closes_the_database)
 
     snprintf(db, sizeof(db), "%s/todo.db", tmp);
     snprintf(wal, sizeof(wal), "%s-wal", db);
-    todo_yaml(yaml, sizeof(yaml), 2, db);
-    cr_assert_eq(hh_start(&srv, yaml, 2), 0, "herd did not start");
+    /* One worker: two closing at once may each see the other and leave
+       the WAL file to the next opener, as SQLite does. */
+    todo_yaml(yaml, sizeof(yaml), 1, db);
+    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd did not start");
     create("{\"title\": \"x\"}");
     cr_expect_eq(access(wal, F_OK), 0, "no WAL file while serving");
     cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
-    /* SQLite removes the WAL file when the last connection closes: both
-       workers closed theirs (herd_module_worker_exit). */
+    /* SQLite removes the WAL file when the last connection closes: the
+       worker closed its own (herd_module_worker_exit). */
     cr_expect_neq(access(wal, F_OK), 0, "%s left behind", wal);
     cr_expect_eq(access(db, F_OK), 0);
 }
