@@ -641,6 +641,36 @@ Test(todo, keepalive_connection_serves_many)
     close(fd);
 }
 
+Test(todo, large_list_is_sent_whole)
+{
+    struct hh_response r;
+    char body[1100], raw[256];
+    int i, fd;
+
+    /* 40 todos of 1000-byte titles: a list of some 41 kB, which herd
+       sends from the module's memory (herd_respond_ref), not a copy. */
+    strcpy(body, "{\"title\":\"");
+    memset(body + 10, 'L', 1000);
+    strcpy(body + 1010, "\"}");
+    for (i = 0; i < 40; i++)
+        create(body);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    snprintf(raw, sizeof(raw), "GET /todos HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* Pipelined: each response must follow the previous body whole. */
+    for (i = 0; i < 3; i++)
+        cr_assert_eq(hh_send(fd, raw, 0), 0);
+    for (i = 0; i < 3; i++) {
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0, "response %d", i);
+        cr_expect_eq(r.status, 200);
+        cr_expect_gt(r.body_len, 40000);
+        cr_expect_eq(jv_value(r.body, r.body_len), 0, "response %d", i);
+        cr_expect_eq(count_ids(r.body), 40);
+        hh_response_free(&r);
+    }
+    close(fd);
+}
+
 Test(todo, reload_keeps_the_data)
 {
     struct hh_response r;
