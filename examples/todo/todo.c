@@ -14,7 +14,6 @@
  * worker opens one connection per database file, shared by the routes
  * that name it, and prepares its statements once. README.md tells more.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sqlite3.h>
