@@ -904,7 +904,16 @@ check_config(const char *yaml, char *out, size_t len, char *path,
     return hh_run(argv, out, len);
 }
 
-TestSuite(todo_config, .init = make_tmp, .fini = remove_tmp, .timeout = 30);
+/* Stop herd when a test that started it failed half-way. */
+static void
+config_fini(void)
+{
+    if (srv.pid > 0)
+        hh_stop(&srv);
+    remove_tmp();
+}
+
+TestSuite(todo_config, .init = make_tmp, .fini = config_fini, .timeout = 30);
 
 Test(todo_config, missing_database_names_the_route)
 {
