@@ -143,8 +143,10 @@ module_open(const char *file, char *err, size_t errlen)
     if (mfd >= 0) {
         m->memfd = memfd_name_free(mfd, loaded, sizeof(loaded));
         if (m->memfd < 0) {
-            herd_errf(err, errlen, "cannot load \"%s\": no free name for "
-                      "its copy", file);
+            herd_errf(err, errlen,
+                      "cannot load \"%s\": no free name for "
+                      "its copy",
+                      file);
             goto fail;
         }
     } else {
@@ -235,8 +237,8 @@ herd_module_run_init(struct herd_module_config *mc, char *err, size_t errlen)
 }
 
 int
-herd_module_worker_start(const struct herd_config *cfg,
-                         struct event_base *base, char *err, size_t errlen)
+herd_module_worker_start(const struct herd_config *cfg, struct event_base *base,
+                         char *err, size_t errlen)
 {
     size_t i;
 

@@ -384,9 +384,8 @@ respond_error(struct herd_request *req, int status)
     struct herd_buf *out = request_out(req);
     size_t start = out->len;
 
-    if (herd_error_response_write(out, status,
-                                  request_now(req),
-                                  req->ch, NULL, req->head_only) != HERD_OK ||
+    if (herd_error_response_write(out, status, request_now(req), req->ch, NULL,
+                                  req->head_only) != HERD_OK ||
         herd_ident_add_header(out, start, req->ident.id, req->ident.idlen) !=
             HERD_OK) {
         out->len = start;
@@ -732,8 +731,7 @@ herd_request_header(struct herd_request *req, const char *name)
         return NULL;
     n = strlen(name);
     for (i = 0; i < req->nheaders; i++) {
-        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name,
-                     n))
+        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name, n))
             continue;
         vlen = req->values[i].len;
         v = herd_framing_trim(req->head + req->values[i].off, &vlen);
@@ -751,8 +749,7 @@ herd_request_header(struct herd_request *req, const char *name)
     if (out == NULL)
         return NULL;
     for (i = 0, o = 0; i < req->nheaders; i++) {
-        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name,
-                     n))
+        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name, n))
             continue;
         vlen = req->values[i].len;
         v = herd_framing_trim(req->head + req->values[i].off, &vlen);
@@ -806,8 +803,8 @@ herd_response_header(struct herd_request *req, const char *name,
                      const char *value)
 {
     static const char *const managed[] = {
-        "content-length", "transfer-encoding", "connection",
-        "date",           "server",            "x-request-id",
+        "content-length", "transfer-encoding", "connection", "date",
+        "server",         "x-request-id",
     };
     size_t i, n, vlen;
 
@@ -856,8 +853,7 @@ herd_response_header(struct herd_request *req, const char *name,
 }
 
 int
-herd_respond(struct herd_request *req, int status, const void *body,
-             size_t len)
+herd_respond(struct herd_request *req, int status, const void *body, size_t len)
 {
     if (req != NULL && req->cancelled)
         return request_late(req);
@@ -939,8 +935,7 @@ herd_stream_begin(struct herd_request *req, int status)
     }
     out = request_out(req);
     start = out->len;
-    if (head_write(req, out, status, request_now(req),
-                   framing) != HERD_OK) {
+    if (head_write(req, out, status, request_now(req), framing) != HERD_OK) {
         out->len = start;
         errno = ENOMEM;
         return -1;
@@ -971,9 +966,9 @@ herd_stream_write(struct herd_request *req, const void *data, size_t len)
     }
     if (len == 0 || req->head_only)
         return 0;
-    if (req->attached ? req->w->out.len > HERD_STREAM_MAX_PENDING
-                      : req->h->hooks->push(req->h->arg, NULL, 0) ==
-                            HERD_AGAIN) {
+    if (req->attached
+            ? req->w->out.len > HERD_STREAM_MAX_PENDING
+            : req->h->hooks->push(req->h->arg, NULL, 0) == HERD_AGAIN) {
         errno = ENOBUFS;
         return -1;
     }

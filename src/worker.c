@@ -58,8 +58,8 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
         }
         if (rc->handler == HERD_HANDLER_MODULE) {
             const struct herd_module_config *mc = &rc->u.module;
-            size_t n = strlen(rc->path) + strlen(mc->file) +
-                       strlen(mc->handler) + 8;
+            size_t n =
+                strlen(rc->path) + strlen(mc->file) + strlen(mc->handler) + 8;
 
             routes->has_modules = 1;
             h->running = malloc(n);
@@ -660,8 +660,7 @@ herd_worker_run(const struct herd_worker_args *args)
         status = HERD_EXIT_FATAL;
         goto done;
     }
-    if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) !=
-        HERD_OK) {
+    if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) != HERD_OK) {
         herd_log_error("%s: cannot serve", err);
         status = HERD_EXIT_FATAL;
         goto done;
