@@ -41,7 +41,8 @@ struct arena_block {
 #define ARENA_BLOCK 1024
 
 struct herd_request {
-    struct herd_http1 *h; /* NULL once cancelled */
+    struct herd_request *znext, *zprev; /* on the zombie list, once there */
+    struct herd_http1 *h;               /* NULL once cancelled */
     struct herd_worker *w;
     const struct herd_handler *hd;
     struct herd_module_config *mc;
@@ -88,7 +89,12 @@ struct herd_request {
     unsigned cancelled : 1; /* its connection is gone */
     unsigned chunked : 1;   /* the stream is chunked */
     unsigned dropped : 1;   /* the module was told to forget it */
+    unsigned zombie : 1;    /* cancelled, waiting for the module's call */
 };
+
+/* Cancelled requests a module still holds (no cancel callback): freed by
+   the module's late call, or when the worker ends. */
+static struct herd_request *zombies;
 
 /* The exchange of the last request answered while attached. */
 static struct herd_exchange sync_x;
@@ -137,6 +143,14 @@ request_free(struct herd_request *req)
 {
     struct arena_block *b, *next;
 
+    if (req->zombie) {
+        if (req->zprev != NULL)
+            req->zprev->znext = req->znext;
+        else
+            zombies = req->znext;
+        if (req->znext != NULL)
+            req->znext->zprev = req->zprev;
+    }
     for (b = req->arena; b != NULL; b = next) {
         next = b->next;
         free(b);
@@ -147,6 +161,19 @@ request_free(struct herd_request *req)
     free(req->own_path);
     free(req->own_slices);
     free(req);
+}
+
+/* Without a callback the module still holds req: its finishing call
+   frees it (request_late), or the worker's end does. */
+static void
+request_zombie(struct herd_request *req)
+{
+    req->zombie = 1;
+    req->zprev = NULL;
+    req->znext = zombies;
+    if (zombies != NULL)
+        zombies->zprev = req;
+    zombies = req;
 }
 
 /* ---- the engine's side ---- */
@@ -535,9 +562,17 @@ herd_request_cancel(struct herd_request *req)
         req->dropped = 1;
         cb(req, req->cancel_arg);
         request_free(req);
+    } else {
+        request_zombie(req);
     }
-    /* Without a callback the module still holds req: its finishing call
-       frees it (request_late). */
+}
+
+void
+herd_request_shutdown(void)
+{
+    while (zombies != NULL)
+        request_free(zombies);
+    herd_buf_free(&detached_out);
 }
 
 uint64_t
@@ -573,6 +608,7 @@ herd_request_expire(struct herd_request *req)
         return;
     }
     req->cancelled = 1; /* the module's late answer frees it */
+    request_zombie(req);
 }
 
 /* ---- herd.h: the request ---- */

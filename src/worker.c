@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "module.h"
+#include "request.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -672,6 +673,7 @@ herd_worker_run(const struct herd_worker_args *args)
     /* Deferred requests are cancelled before their modules stop. */
     herd_conn_close_all(&w);
     herd_module_worker_stop(w.cfg);
+    herd_request_shutdown();
     /* The last counters, so that the server's totals lose nothing. */
     report(&w, HERD_MSG_HEALTH);
     herd_log_info("exiting after %llu request(s)",
