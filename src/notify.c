@@ -1,5 +1,4 @@
-/* notify.c: tell systemd (Type=notify) when herd is ready, reloading, stopping.
- */
+/* notify.c: tell systemd when herd is ready, reloading, stopping. */
 #include "notify.h"
 
 #include <stdio.h>

@@ -1,5 +1,4 @@
-/* notify.h: tell systemd (Type=notify) when herd is ready, reloading, stopping.
- */
+/* notify.h: tell systemd when herd is ready, reloading, stopping. */
 #ifndef HERD_NOTIFY_H
 #define HERD_NOTIFY_H
 
