@@ -40,6 +40,7 @@
 #include "listener.h"
 #include "log.h"
 #include "reqid.h"
+#include "notify.h"
 #include "scoreboard.h"
 #include "worker.h"
 #include "util.h"
@@ -84,7 +85,7 @@ struct slot_state {
     uint32_t restarts;
     int32_t last_exit;
     uint64_t backoff_ms;
-    int fatal; /* exited with HERD_EXIT_FATAL: wait for a reload */
+    int fatal;      /* exited with HERD_EXIT_FATAL: wait for a reload */
     char route[64]; /* the module route a crash interrupted, or "" */
     struct event *respawn;
 };
@@ -95,6 +96,7 @@ struct herd_master {
     struct event_base *base;
     struct herd_scoreboard *sb;
     struct herd_activity *activity; /* what each worker runs: crash reports */
+    int ready_notified;             /* told systemd the first workers serve */
     uint64_t started_ms;
     uint64_t reqid_nonce;       /* drawn once: request ids of every worker */
     struct herd_totals retired; /* counters of workers that have exited */
@@ -600,6 +602,7 @@ abort_reload(struct herd_master *m, const char *why)
     m->pending = NULL;
     unbind_pending(m);
     ensure_slots(m);
+    herd_notify_ready((unsigned)m->generation, m->nslots);
     if (m->reload_queued) {
         m->reload_queued = 0;
         start_reload(m);
@@ -635,6 +638,8 @@ commit_reload(struct herd_master *m)
     trim_listeners(m);
     herd_log_info("reloaded: generation %u serving with %d worker(s)",
                   (unsigned)m->generation, m->nslots);
+    m->ready_notified = 1;
+    herd_notify_ready((unsigned)m->generation, m->nslots);
     publish_server(m);
     for (s = 0; s < (was > m->nslots ? was : m->nslots); s++)
         publish_slot(m, s);
@@ -686,15 +691,18 @@ start_reload(struct herd_master *m)
         return;
     }
     herd_log_info("reloading %s", m->path);
+    herd_notify_reloading();
     if (herd_config_load(m->path, &cfg, err, sizeof(err)) != HERD_OK) {
         herd_log_error("reload failed: %s; generation %u keeps serving", err,
                        (unsigned)m->generation);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     if (check_user(cfg) != HERD_OK) {
         herd_log_error("reload failed; generation %u keeps serving",
                        (unsigned)m->generation);
         herd_config_free(cfg);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     m->pending = cfg;
@@ -706,6 +714,7 @@ start_reload(struct herd_master *m)
         unbind_pending(m);
         herd_log_error("reload failed; generation %u keeps serving",
                        (unsigned)m->generation);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     for (s = 0; s < cfg->workers; s++) {
@@ -734,6 +743,24 @@ check_reload_ready(struct herd_master *m)
         }
     if (ready == m->pending->workers)
         commit_reload(m);
+}
+
+/* Once every slot of the first generation serves: tell systemd. */
+static void
+check_first_ready(struct herd_master *m)
+{
+    struct proc *p;
+    int ready = 0;
+
+    if (m->ready_notified || m->pending != NULL)
+        return;
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->generation == m->generation && p->state == HERD_SLOT_READY)
+            ready++;
+    if (ready < m->nslots)
+        return;
+    m->ready_notified = 1;
+    herd_notify_ready((unsigned)m->generation, m->nslots);
 }
 
 /* ---- channel ---- */
@@ -773,6 +800,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
                 if (r->replacement == p)
                     send_stop(r);
             check_reload_ready(m);
+            check_first_ready(m);
         }
         if (msg.type == HERD_MSG_RETIRE && p->replacement == NULL &&
             p->state == HERD_SLOT_READY && !m->stopping &&
@@ -1055,6 +1083,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (m->stopping && (sig == SIGTERM || m->stopping != SIGTERM))
         return;
     m->stopping = sig;
+    herd_notify_stopping();
     herd_log_info("%s: stopping %d worker(s)",
                   sig == SIGTERM ? "graceful stop" : "fast stop",
                   live_procs(m));

@@ -1,4 +1,7 @@
 /* placeholder suite */
 #include <criterion/criterion.h>
 
-Test(placeholder, nothing) { cr_assert(1); }
+Test(placeholder, nothing)
+{
+    cr_assert(1);
+}
