@@ -2221,6 +2221,7 @@ set_routes(struct loader *ld, const struct key_def *k, const struct node *v,
         index_path(at, path, i);
         route->line = item->line;
         route->col = item->col;
+        route->metrics_id = -1;
         if (item->kind != NODE_MAPPING) {
             type_error(ld, item, at, "a mapping");
             goto fail;

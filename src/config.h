@@ -122,7 +122,9 @@ struct herd_route_conf {
         struct herd_redirect_conf redirect;
         struct herd_module_config module;
     } u;
-    int line, col; /* where the route's mapping starts */
+    int line, col;  /* where the route's mapping starts */
+    int metrics_id; /* /metrics series of the route; -1: none (the master
+                       assigns them; see assign_route_ids) */
 };
 
 /* log.format: how access log lines look. */
