@@ -171,8 +171,8 @@ const char *herd_request_id(struct herd_request *req);
 /*
  * Add a header line to the response (before it starts). name must be an
  * HTTP token and value must hold no control character but tab (EINVAL
- * otherwise: no CR or LF can split the response). herd owns the framing and says
- * Content-Length, Transfer-Encoding, Connection, Date, Server and
+ * otherwise: no CR or LF can split the response). herd owns the framing and
+ * says Content-Length, Transfer-Encoding, Connection, Date, Server and
  * X-Request-Id itself: naming one of those is EINVAL. Without a
  * Content-Type, a response with a body says "text/plain; charset=utf-8".
  */
