@@ -1554,39 +1554,49 @@ read_trusted(struct loader *ld, const struct node *v, struct herd_cidr *out,
     return HERD_OK;
 }
 
-/* A list of addresses and CIDRs (or just one); absent or []: nobody. */
+/* A list of addresses and CIDRs (or just one) into *out, *n entries;
+   absent or []: none. */
 static int
-set_trusted(struct loader *ld, const struct key_def *k, const struct node *v,
-            void *obj, const char *path)
+read_cidr_list(struct loader *ld, const struct node *v, const char *path,
+               struct herd_cidr **out, size_t *n)
 {
-    struct herd_config *cfg = obj;
     char at[PATH_LEN];
-    size_t i, n;
+    size_t i, count;
 
-    (void)k;
     if (v == NULL)
         return HERD_OK;
     if (v->kind == NODE_MAPPING || is_null(v))
         return type_error(ld, v, path,
                           "a list of addresses such as [127.0.0.1/32, unix]");
-    n = v->kind == NODE_SEQUENCE ? v->nkids : 1;
-    if (n == 0)
+    count = v->kind == NODE_SEQUENCE ? v->nkids : 1;
+    if (count == 0)
         return HERD_OK;
-    if (n > MAX_TRUSTED)
+    if (count > MAX_TRUSTED)
         return FAIL_NODE(ld, v, path, "too many entries (at most %d)",
                          MAX_TRUSTED);
-    cfg->proxy.trusted = calloc(n, sizeof(*cfg->proxy.trusted));
-    if (cfg->proxy.trusted == NULL)
+    *out = calloc(count, sizeof(**out));
+    if (*out == NULL)
         return out_of_memory(ld);
-    cfg->proxy.ntrusted = n;
+    *n = count;
     if (v->kind != NODE_SEQUENCE)
-        return read_trusted(ld, v, &cfg->proxy.trusted[0], path);
-    for (i = 0; i < n; i++) {
+        return read_trusted(ld, v, &(*out)[0], path);
+    for (i = 0; i < count; i++) {
         index_path(at, path, i);
-        if (read_trusted(ld, v->kids[i], &cfg->proxy.trusted[i], at) != HERD_OK)
+        if (read_trusted(ld, v->kids[i], &(*out)[i], at) != HERD_OK)
             return HERD_ERR;
     }
     return HERD_OK;
+}
+
+static int
+set_trusted(struct loader *ld, const struct key_def *k, const struct node *v,
+            void *obj, const char *path)
+{
+    struct herd_config *cfg = obj;
+
+    (void)k;
+    return read_cidr_list(ld, v, path, &cfg->proxy.trusted,
+                          &cfg->proxy.ntrusted);
 }
 
 /* ---- routes -------------------------------------------------------------- */
