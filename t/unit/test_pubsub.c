@@ -392,7 +392,7 @@ Test(table, collisions_against_a_model)
 {
     struct herd_pubsub_table t;
     struct herd_pubsub_channel *model[24], *ch, *next;
-    char name[8], err[HERD_ERR_LEN] = "";
+    char name[16], err[HERD_ERR_LEN] = "";
     size_t count = 0, k;
     int step, i, j;
     uint64_t seed;
