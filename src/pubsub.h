@@ -189,10 +189,21 @@ void herd_pubsub_table_free(struct herd_pubsub_table *t);
  * in the payload, so one channel frame type can carry them all.
  */
 enum herd_pubsub_kind {
-    HERD_PUBSUB_PUBLISH = 1,     /* worker -> master: channel, data */
+    HERD_PUBSUB_PUBLISH = 1,     /* worker -> master: channel, token, data
+                                    (token 0: no PUBLISHED wanted) */
     HERD_PUBSUB_DELIVER = 2,     /* master -> worker: channel, seq, data */
     HERD_PUBSUB_SUBSCRIBE = 3,   /* worker -> master: channel */
     HERD_PUBSUB_UNSUBSCRIBE = 4, /* worker -> master: channel */
+    HERD_PUBSUB_REPLAY = 5,      /* worker -> master: channel, seq (the
+                                    last id the client has; 0 from the
+                                    oldest kept), token */
+    HERD_PUBSUB_REPLAYED = 6,    /* master -> worker: channel, seq, token,
+                                    data: one message of a replay */
+    HERD_PUBSUB_REPLAY_END = 7,  /* master -> worker: channel, seq (1 when
+                                    messages were missed, else 0), token */
+    HERD_PUBSUB_PUBLISHED = 8,   /* master -> worker: channel, seq (the
+                                    message's; 0 when it was refused),
+                                    token, data (why it was refused) */
 };
 
 /* A message; decoded pointers point into the decoded buffer. seq is used
@@ -202,6 +213,7 @@ struct herd_pubsub_msg {
     const char *channel;
     uint16_t channel_len;
     uint64_t seq;
+    uint64_t token; /* the asker's: REPLAY*, PUBLISH, PUBLISHED */
     const char *data;
     uint32_t len;
 };
@@ -209,7 +221,7 @@ struct herd_pubsub_msg {
 /* Largest encoded message: kind, channel length and name, seq, data
    length and data. */
 #define HERD_PUBSUB_MAX_WIRE                                                   \
-    (1 + 2 + HERD_PUBSUB_MAX_CHANNEL + 8 + 4 + HERD_PUBSUB_MAX_DATA)
+    (1 + 2 + HERD_PUBSUB_MAX_CHANNEL + 8 + 8 + 4 + HERD_PUBSUB_MAX_DATA)
 
 /*
  * Encode m into buf[0..cap), little-endian: u8 kind, u16 channel length,

@@ -379,23 +379,35 @@ get_le(const char *p, int n)
     return v;
 }
 
-/* Whether a kind carries a seq and data; HERD_ERR for unknown kinds. */
+/* What a kind carries: a seq (and whether it may be 0), a token, data;
+   HERD_ERR for unknown kinds. */
+struct kind_shape {
+    int seq, seq_zero_ok, token, data;
+};
+
 static int
-kind_fields(uint8_t kind, int *has_seq, int *has_data)
+kind_fields(uint8_t kind, struct kind_shape *k)
 {
+    memset(k, 0, sizeof(*k));
     switch (kind) {
     case HERD_PUBSUB_PUBLISH:
-        *has_seq = 0;
-        *has_data = 1;
+        k->token = k->data = 1;
         return HERD_OK;
     case HERD_PUBSUB_DELIVER:
-        *has_seq = 1;
-        *has_data = 1;
+        k->seq = k->data = 1;
         return HERD_OK;
     case HERD_PUBSUB_SUBSCRIBE:
     case HERD_PUBSUB_UNSUBSCRIBE:
-        *has_seq = 0;
-        *has_data = 0;
+        return HERD_OK;
+    case HERD_PUBSUB_REPLAY:
+    case HERD_PUBSUB_REPLAY_END:
+        k->seq = k->seq_zero_ok = k->token = 1;
+        return HERD_OK;
+    case HERD_PUBSUB_REPLAYED:
+        k->seq = k->token = k->data = 1;
+        return HERD_OK;
+    case HERD_PUBSUB_PUBLISHED:
+        k->seq = k->seq_zero_ok = k->token = k->data = 1;
         return HERD_OK;
     default:
         return HERD_ERR;
@@ -405,20 +417,22 @@ kind_fields(uint8_t kind, int *has_seq, int *has_data)
 size_t
 herd_pubsub_encode(const struct herd_pubsub_msg *m, char *buf, size_t cap)
 {
-    int has_seq, has_data;
+    struct kind_shape k;
     size_t need;
     char *p = buf;
 
-    if (kind_fields(m->kind, &has_seq, &has_data) != HERD_OK ||
+    if (kind_fields(m->kind, &k) != HERD_OK ||
         !herd_pubsub_channel_valid(m->channel, m->channel_len))
         return 0;
     need = 1 + 2 + (size_t)m->channel_len;
-    if (has_seq) {
-        if (m->seq == 0)
+    if (k.seq) {
+        if (m->seq == 0 && !k.seq_zero_ok)
             return 0;
         need += 8;
     }
-    if (has_data) {
+    if (k.token)
+        need += 8;
+    if (k.data) {
         if (m->len > HERD_PUBSUB_MAX_DATA || (m->data == NULL && m->len > 0))
             return 0;
         need += 4 + (size_t)m->len;
@@ -429,9 +443,11 @@ herd_pubsub_encode(const struct herd_pubsub_msg *m, char *buf, size_t cap)
     p = put_le(p, m->channel_len, 2);
     memcpy(p, m->channel, m->channel_len);
     p += m->channel_len;
-    if (has_seq)
+    if (k.seq)
         p = put_le(p, m->seq, 8);
-    if (has_data) {
+    if (k.token)
+        p = put_le(p, m->token, 8);
+    if (k.data) {
         p = put_le(p, m->len, 4);
         if (m->len > 0)
             memcpy(p, m->data, m->len);
@@ -446,14 +462,14 @@ int
 herd_pubsub_decode(const char *buf, size_t len, struct herd_pubsub_msg *m)
 {
     struct herd_pubsub_msg d;
+    struct kind_shape k;
     const char *p = buf, *end = buf + len;
-    int has_seq, has_data;
 
     memset(&d, 0, sizeof(d));
     if (len < 3)
         return HERD_ERR;
     d.kind = (uint8_t)*p++;
-    if (kind_fields(d.kind, &has_seq, &has_data) != HERD_OK)
+    if (kind_fields(d.kind, &k) != HERD_OK)
         return HERD_ERR;
     d.channel_len = (uint16_t)get_le(p, 2);
     p += 2;
@@ -463,15 +479,21 @@ herd_pubsub_decode(const char *buf, size_t len, struct herd_pubsub_msg *m)
     p += d.channel_len;
     if (!herd_pubsub_channel_valid(d.channel, d.channel_len))
         return HERD_ERR;
-    if (has_seq) {
+    if (k.seq) {
         if (end - p < 8)
             return HERD_ERR;
         d.seq = get_le(p, 8);
         p += 8;
-        if (d.seq == 0)
+        if (d.seq == 0 && !k.seq_zero_ok)
             return HERD_ERR;
     }
-    if (has_data) {
+    if (k.token) {
+        if (end - p < 8)
+            return HERD_ERR;
+        d.token = get_le(p, 8);
+        p += 8;
+    }
+    if (k.data) {
         if (end - p < 4)
             return HERD_ERR;
         d.len = (uint32_t)get_le(p, 4);

@@ -440,12 +440,22 @@ Test(table, collisions_against_a_model)
 /* ---- wire -----------------------------------------------------------------
  */
 
+/* Every message is encoded with this token; kinds without one drop it. */
+#define TOKEN 0x1122334455667788ull
+
 static size_t
 encode(uint8_t kind, const char *channel, uint64_t seq, const char *data,
        uint32_t len, char *buf, size_t cap)
 {
-    struct herd_pubsub_msg m = {kind, channel, (uint16_t)strlen(channel),
-                                seq,  data,    len};
+    struct herd_pubsub_msg m = {
+        .kind = kind,
+        .channel = channel,
+        .channel_len = (uint16_t)strlen(channel),
+        .seq = seq,
+        .token = TOKEN,
+        .data = data,
+        .len = len,
+    };
 
     return herd_pubsub_encode(&m, buf, cap);
 }
@@ -457,11 +467,20 @@ round_trip(uint8_t kind, const char *channel, uint64_t seq, const char *data,
     static char buf[HERD_PUBSUB_MAX_WIRE + 1];
     struct herd_pubsub_msg m;
     size_t n, cut, want;
-    int has_seq = kind == HERD_PUBSUB_DELIVER;
-    int has_data = kind == HERD_PUBSUB_PUBLISH || has_seq;
+    int has_seq = kind != HERD_PUBSUB_PUBLISH &&
+                  kind != HERD_PUBSUB_SUBSCRIBE &&
+                  kind != HERD_PUBSUB_UNSUBSCRIBE;
+    int has_token = kind != HERD_PUBSUB_DELIVER &&
+                    kind != HERD_PUBSUB_SUBSCRIBE &&
+                    kind != HERD_PUBSUB_UNSUBSCRIBE;
+    int has_data = kind == HERD_PUBSUB_PUBLISH ||
+                   kind == HERD_PUBSUB_DELIVER ||
+                   kind == HERD_PUBSUB_REPLAYED ||
+                   kind == HERD_PUBSUB_PUBLISHED;
 
     n = encode(kind, channel, seq, data, len, buf, sizeof(buf));
-    want = 3 + strlen(channel) + (has_seq ? 8 : 0) + (has_data ? 4 + len : 0);
+    want = 3 + strlen(channel) + (has_seq ? 8 : 0) + (has_token ? 8 : 0) +
+           (has_data ? 4 + len : 0);
     cr_assert_eq(n, want, "kind %u: %zu bytes", kind, n);
     cr_assert_eq(encode(kind, channel, seq, data, len, buf, n - 1), 0,
                  "fits one byte less");
@@ -472,6 +491,7 @@ round_trip(uint8_t kind, const char *channel, uint64_t seq, const char *data,
     cr_assert_eq(m.channel_len, strlen(channel));
     cr_assert_eq(memcmp(m.channel, channel, m.channel_len), 0);
     cr_assert_eq(m.seq, has_seq ? seq : 0);
+    cr_assert_eq(m.token, has_token ? TOKEN : 0);
     if (has_data) {
         cr_assert_eq(m.len, len);
         cr_assert_eq(m.data, buf + n - len);
@@ -506,6 +526,13 @@ Test(wire, round_trips)
     round_trip(HERD_PUBSUB_UNSUBSCRIBE, "news", 0, NULL, 0);
     round_trip(HERD_PUBSUB_SUBSCRIBE, chan, 0, NULL, 0);
     round_trip(HERD_PUBSUB_DELIVER, chan, 7, big, HERD_PUBSUB_MAX_DATA);
+    round_trip(HERD_PUBSUB_REPLAY, "news", 0, NULL, 0);
+    round_trip(HERD_PUBSUB_REPLAY, "news", 42, NULL, 0);
+    round_trip(HERD_PUBSUB_REPLAYED, "news", 43, "x", 1);
+    round_trip(HERD_PUBSUB_REPLAY_END, "news", 1, NULL, 0);
+    round_trip(HERD_PUBSUB_REPLAY_END, "news", 0, NULL, 0);
+    round_trip(HERD_PUBSUB_PUBLISHED, "news", 44, "", 0);
+    round_trip(HERD_PUBSUB_PUBLISHED, "news", 0, "channel table full", 18);
 }
 
 Test(wire, unused_fields_are_not_encoded)
@@ -518,8 +545,8 @@ Test(wire, unused_fields_are_not_encoded)
     cr_assert_eq(encode(HERD_PUBSUB_SUBSCRIBE, "news", 0, NULL, 0, b, 64), 7);
     cr_assert_eq(memcmp(a, b, n), 0);
     n = encode(HERD_PUBSUB_PUBLISH, "news", 99, "d", 1, a, sizeof(a));
-    cr_assert_eq(n, 12);
-    cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "news", 0, "d", 1, b, 64), 12);
+    cr_assert_eq(n, 20);
+    cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "news", 0, "d", 1, b, 64), 20);
     cr_assert_eq(memcmp(a, b, n), 0);
 }
 
@@ -532,7 +559,7 @@ Test(wire, encode_refusals)
     memset(chan, 'c', sizeof(chan) - 1);
     chan[sizeof(chan) - 1] = '\0';
     cr_assert_eq(encode(0, "a", 1, "x", 1, buf, sizeof(buf)), 0);
-    cr_assert_eq(encode(5, "a", 1, "x", 1, buf, sizeof(buf)), 0);
+    cr_assert_eq(encode(9, "a", 1, "x", 1, buf, sizeof(buf)), 0);
     cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "", 0, "x", 1, buf, 64), 0);
     cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "a b", 0, "x", 1, buf, 64), 0);
     cr_assert_eq(
