@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -331,4 +332,82 @@ herd_channel_recv(int fd, char *buf, size_t cap, struct herd_msg *msg,
         return HERD_ERR;
     }
     return herd_channel_decode(buf, (size_t)n, msg, err, errlen);
+}
+
+/* ---- a queue for messages that must not be dropped ---- */
+
+int
+herd_chanq_pending(const struct herd_chanq *q)
+{
+    return q->off < q->len;
+}
+
+int
+herd_chanq_flush(struct herd_chanq *q, int fd)
+{
+    uint32_t n;
+    int rc;
+
+    while (q->off < q->len) {
+        memcpy(&n, q->data + q->off + 1, 4);
+        rc = herd_channel_send(fd, (uint8_t)q->data[q->off],
+                               q->data + q->off + 5, n);
+        if (rc != HERD_OK)
+            return rc;
+        q->off += 5 + (size_t)n;
+    }
+    q->off = q->len = 0;
+    return HERD_OK;
+}
+
+int
+herd_chanq_send(struct herd_chanq *q, int fd, uint8_t type,
+                const void *payload, size_t len)
+{
+    size_t max = q->max ? q->max : HERD_CHANQ_DEFAULT_MAX, need, cap;
+    uint32_t n = (uint32_t)len;
+    char *p;
+    int rc;
+
+    if (len > HERD_CHANNEL_MAX_PAYLOAD)
+        return HERD_ERR;
+    if (!herd_chanq_pending(q)) {
+        rc = herd_channel_send(fd, type, payload, len);
+        if (rc != HERD_AGAIN)
+            return rc;
+    }
+    if (q->off > 0 && q->off == q->len)
+        q->off = q->len = 0;
+    need = 5 + len;
+    if (q->len - q->off + need > max)
+        return HERD_ERR;
+    if (q->len + need > q->cap) {
+        if (q->off > 0) { /* move what waits to the front first */
+            memmove(q->data, q->data + q->off, q->len - q->off);
+            q->len -= q->off;
+            q->off = 0;
+        }
+        for (cap = q->cap ? q->cap : 4096; cap < q->len + need; cap *= 2)
+            ;
+        if (cap > q->cap) {
+            p = realloc(q->data, cap);
+            if (p == NULL)
+                return HERD_ERR;
+            q->data = p;
+            q->cap = cap;
+        }
+    }
+    q->data[q->len] = (char)type;
+    memcpy(q->data + q->len + 1, &n, 4);
+    if (len > 0)
+        memcpy(q->data + q->len + 5, payload, len);
+    q->len += need;
+    return HERD_OK;
+}
+
+void
+herd_chanq_free(struct herd_chanq *q)
+{
+    free(q->data);
+    memset(q, 0, sizeof(*q));
 }

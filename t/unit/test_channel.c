@@ -561,3 +561,53 @@ Test(channel, route_counts_round_trip_and_refuse_bad_input)
     cr_expect_eq(herd_route_counts_decode(buf, len, out, 3, &n), HERD_ERR);
     cr_expect_eq(n, 0);
 }
+
+/* A queue behind a socket the peer does not read: nothing is dropped,
+   order is kept, the bound holds. */
+Test(channel, queue_keeps_order_when_the_peer_is_slow)
+{
+    struct herd_chanq q = {0};
+    static char buf[HERD_CHANNEL_MAX_FRAME];
+    char payload[1000], err[HERD_ERR_LEN];
+    struct herd_msg msg;
+    int qfds[2], i, sent = 0, got = 0, rc;
+
+    cr_assert_eq(herd_channel_pair(qfds, err, sizeof(err)), HERD_OK);
+    q.max = 4 * 1024 * 1024;
+    memset(payload, 'x', sizeof(payload));
+    /* Far more than the socket buffer holds. */
+    for (i = 0; i < 2000; i++) {
+        memcpy(payload, &i, sizeof(i));
+        cr_assert_eq(herd_chanq_send(&q, qfds[0], HERD_MSG_DELIVER, payload,
+                                     sizeof(payload)),
+                     HERD_OK);
+        sent++;
+    }
+    cr_assert(herd_chanq_pending(&q), "the socket took it all?");
+    while (got < sent) {
+        while ((rc = herd_channel_recv(qfds[1], buf, sizeof(buf), &msg, err,
+                                       sizeof(err))) == HERD_OK) {
+            int seq;
+
+            cr_assert_eq(msg.len, sizeof(payload));
+            memcpy(&seq, msg.payload, sizeof(seq));
+            cr_assert_eq(seq, got, "out of order: %d for %d", seq, got);
+            got++;
+        }
+        cr_assert_eq(rc, HERD_AGAIN);
+        rc = herd_chanq_flush(&q, qfds[0]);
+        cr_assert(rc == HERD_OK || rc == HERD_AGAIN);
+    }
+    cr_expect(!herd_chanq_pending(&q));
+    /* Full: refused, not silently dropped. */
+    q.max = 2048;
+    for (i = 0; i < 5000 &&
+                herd_chanq_send(&q, qfds[0], HERD_MSG_DELIVER, payload,
+                                sizeof(payload)) == HERD_OK;
+         i++)
+        ;
+    cr_expect_lt(i, 5000, "the bound never held");
+    herd_chanq_free(&q);
+    close(qfds[0]);
+    close(qfds[1]);
+}
