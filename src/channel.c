@@ -361,8 +361,8 @@ herd_chanq_flush(struct herd_chanq *q, int fd)
 }
 
 int
-herd_chanq_send(struct herd_chanq *q, int fd, uint8_t type,
-                const void *payload, size_t len)
+herd_chanq_send(struct herd_chanq *q, int fd, uint8_t type, const void *payload,
+                size_t len)
 {
     size_t max = q->max ? q->max : HERD_CHANQ_DEFAULT_MAX, need, cap;
     uint32_t n = (uint32_t)len;

@@ -423,6 +423,7 @@ hook_ref(void *arg, const void *p, size_t len, void (*release)(void *),
 
 static int hook_push(void *arg, const char *data, size_t len);
 static void hook_abort(void *arg);
+static size_t hook_pending(void *arg);
 
 static const struct herd_http1_hooks conn_hooks = {
     .flush = hook_flush,
@@ -434,6 +435,7 @@ static const struct herd_http1_hooks conn_hooks = {
     .identify = hook_identify,
     .push = hook_push,
     .abort = hook_abort,
+    .pending = hook_pending,
 };
 
 /* ---- timers ---- */
@@ -830,6 +832,14 @@ hook_push(void *arg, const char *data, size_t len)
     if (c->out.len - c->out_off > HERD_STREAM_MAX_PENDING)
         return HERD_AGAIN;
     return HERD_OK;
+}
+
+static size_t
+hook_pending(void *arg)
+{
+    const struct herd_conn *c = arg;
+
+    return c->out.len - c->out_off;
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "log.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -24,6 +25,8 @@
 #include "uri.h"
 #include "worker.h"
 
+/* How long a POST to an events route waits for the master's answer. */
+#define EVENTS_PUBLISH_TIMEOUT_MS 10000
 /* Stop parsing pipelined requests when this much output is waiting. */
 #define OUT_HIGH_WATER (256 * 1024)
 /* Smallest free space a read is offered in a connection's own buffer. */
@@ -102,16 +105,17 @@ static unsigned method_bit(unsigned method);
 static int request_path(const char *url, size_t len, const char **path,
                         size_t *plen, const char **query, size_t *qlen);
 
-/* Whether the request goes to a module, which gets its body whole. */
+/* Whether the request goes to a module (or an events route), which gets
+   its body whole. */
 static int
-route_is_module(struct herd_http1 *h)
+route_takes_body(struct herd_http1 *h)
 {
     struct herd_worker *w = h->w;
     const char *base = h->base + h->msg_start, *path, *query;
     size_t plen, qlen, dlen;
     struct herd_match m;
 
-    if (!w->routes.has_modules ||
+    if (!w->routes.has_body_routes ||
         request_path(base + h->url.off, h->url.len, &path, &plen, &query,
                      &qlen) != HERD_OK ||
         herd_buf_reserve(&w->path, plen + 1) != HERD_OK ||
@@ -120,7 +124,13 @@ route_is_module(struct herd_http1 *h)
         herd_router_match(w->routes.router, w->path.data, dlen,
                           method_bit(h->parser.method), &m) != HERD_ROUTE_FOUND)
         return 0;
-    return ((const struct herd_handler *)m.data)->kind == HERD_HANDLER_MODULE;
+    switch (((const struct herd_handler *)m.data)->kind) {
+    case HERD_HANDLER_MODULE:
+    case HERD_HANDLER_EVENTS:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /*
@@ -188,7 +198,7 @@ request_check(struct herd_http1 *h)
     if (v11 && expect_other)
         return 417;
     h->expect_continue = v11 && expect && (chunked || cl > 0);
-    if ((chunked || cl > 0) && route_is_module(h)) {
+    if ((chunked || cl > 0) && route_takes_body(h)) {
         h->keep_body = 1;
         h->body.len = 0;
         if (cl > 0 && herd_buf_reserve(&h->body, cl + 1) != HERD_OK)
@@ -756,6 +766,31 @@ answer(struct herd_http1 *h, time_t now)
                 rc = herd_request_run(&ra, &status, &x);
             if (rc == HERD_AGAIN)
                 return; /* answered later: the request hook waits too */
+            break;
+        }
+        case HERD_HANDLER_EVENTS: {
+            struct herd_request_args ra = {
+                .h = h,
+                .hd = hd,
+                .fn = herd_events_handle,
+                .mc = NULL,
+                .timeout_ms = EVENTS_PUBLISH_TIMEOUT_MS,
+                .m = &m,
+                .path = w->path.data,
+                .plen = dlen,
+                .query = query,
+                .qlen = qlen,
+                .now = now,
+                .ch = r.ch,
+                .head_only = r.head_only,
+            };
+
+            status = 500;
+            rc = herd_buf_reserve(&h->body, 1);
+            if (rc == HERD_OK)
+                rc = herd_request_run(&ra, &status, &x);
+            if (rc == HERD_AGAIN)
+                return;
             break;
         }
         case HERD_HANDLER_HEALTH:

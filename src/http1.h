@@ -79,6 +79,8 @@ struct herd_http1_hooks {
        still queued); HERD_ERR when out of memory (the connection is
        lost). */
     int (*push)(void *arg, const char *data, size_t len);
+    /* Bytes of output waiting for the peer (a deferred request's). */
+    size_t (*pending)(void *arg);
     /* Drop the connection now, whatever it was doing (a subscriber too
        slow for its stream). The engine is freed through it. */
     void (*abort)(void *arg);
