@@ -50,7 +50,8 @@ enum herd_ws_opcode {
  * Sec-WebSocket-Accept for the Sec-WebSocket-Key key[0..len) (not
  * NUL-terminated, surrounding whitespace already trimmed):
  * base64(SHA-1(key "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). The key must
- * be the base64 of exactly 16 bytes: 24 characters, the last two "=".
+ * be the canonical base64 of exactly 16 bytes: 24 characters, the last
+ * two "=", the unused bits of the 22nd zero (as every encoder writes it).
  * Returns HERD_OK with 28 characters and a NUL in out, or HERD_ERR (out
  * untouched) for a missing or malformed key, which the caller answers
  * with 400.
