@@ -185,8 +185,10 @@ void herd_ws_reader_free(struct herd_ws_reader *r);
  *   HERD_AGAIN: all len bytes were used (*consumed == len) and no event is
  *     complete yet;
  *   HERD_ERR: the client broke the protocol: ev->close_code is the code to
- *     close with and ev->error says why. The reader is then dead: every
- *     later call returns the same error.
+ *     close with and ev->error says why; *consumed ends just after the
+ *     byte that decided it, the same wherever the input was split. The
+ *     reader is then dead: every later call returns the same error and
+ *     consumes nothing.
  * Checks run as soon as the byte that decides them is in: a bad header on
  * its first bytes, an oversized message on its length (before any
  * payload is read), invalid UTF-8 in a text message on the first bad
