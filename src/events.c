@@ -502,6 +502,13 @@ publish(const char *name, size_t nlen, const void *data, size_t len,
 }
 
 int
+herd_publish_channel(const char *channel, size_t clen, const void *data,
+                     size_t len)
+{
+    return publish(channel, clen, data, len, 0);
+}
+
+int
 herd_publish(const char *channel, const void *data, size_t len)
 {
     if (channel == NULL || (data == NULL && len > 0)) {

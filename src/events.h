@@ -58,6 +58,11 @@ struct herd_events_sub *herd_events_join(const char *channel, size_t len,
                                          void *target, int replay,
                                          uint64_t last_id, size_t max_pending);
 
+/* Publish data[0..len) on channel[0..clen) (no answer wanted): HERD_OK,
+   or HERD_ERR with errno as herd_publish says. */
+int herd_publish_channel(const char *channel, size_t clen, const void *data,
+                         size_t len);
+
 /* s stops listening and is freed. Accepts NULL. */
 void herd_events_leave(struct herd_events_sub *s);
 
