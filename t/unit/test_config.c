@@ -1782,6 +1782,12 @@ Test(config_pubsub, errors)
     error_is("routes:\n  - path: /w\n    websocket: {}\n",
              "herd.yaml:3:16: routes[0].websocket: missing required key "
              "\"channel\"");
+    error_is("pubsub: { backend: redis, address: localhost }\n",
+             "herd.yaml:1:36: pubsub.address: \"localhost\" is not host:port "
+             "(or a unix socket path)");
+    error_is("pubsub: { backend: redis, address: \"h:99999\" }\n",
+             "herd.yaml:1:36: pubsub.address: \"h:99999\" is not host:port "
+             "(or a unix socket path)");
     error_is("pubsub: { backend: kafka }\n",
              "herd.yaml:1:20: pubsub.backend: invalid value \"kafka\" "
              "(expected one of: local, redis)");
