@@ -1284,7 +1284,7 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
     cr_assert_eq(cfg->proxy.ntrusted, 0);
     cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
-    cr_assert_eq(cfg->nroutes, 7);
+    cr_assert_eq(cfg->nroutes, 10);
     cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
     cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
     cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
