@@ -159,6 +159,8 @@ struct conn_ws {
     uint64_t seen_ms; /* when the client last sent a frame */
     char channel[HERD_PUBSUB_MAX_CHANNEL + 1];
     size_t channel_len;
+    uint64_t last_id; /* ids: replay after it, when replay */
+    int replay;
     unsigned started : 1;    /* the 101 answer is out: frames flow */
     unsigned close_sent : 1; /* no frame after it; close once sent */
 };
@@ -168,7 +170,8 @@ static void ws_start(struct herd_conn *c);
 static void ws_read(struct herd_conn *c);
 static void ws_settle(struct herd_conn *c);
 static int hook_upgrade(void *arg, const struct herd_route_conf *route,
-                        const char *channel, size_t len);
+                        const char *channel, size_t len, int replay,
+                        uint64_t last_id);
 
 static time_t
 conn_now(const struct herd_conn *c)
@@ -942,12 +945,59 @@ ws_close_with(struct herd_conn *c, uint16_t code, const char *reason)
 
 /* ---- as a channel subscriber ---- */
 
+/* ids: {"id":"N","data":"..."}, the data as a JSON string (UTF-8 kept,
+   quotes, backslashes and control bytes escaped; the bytes of a message
+   that is not UTF-8 as \u00XX). */
+static int
+ws_envelope(struct herd_buf *b, uint64_t seq, const char *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    int utf8 = herd_utf8_valid((const uint8_t *)data, len);
+    char head[64], esc[2];
+    size_t i;
+    int n;
+
+    b->len = 0;
+    n = snprintf(head, sizeof(head), "{\"id\":\"%llu\",\"data\":\"",
+                 (unsigned long long)seq);
+    if (herd_buf_append(b, head, (size_t)n) != HERD_OK)
+        return HERD_ERR;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)data[i];
+        int rc;
+
+        if (ch == '"' || ch == '\\') {
+            rc = herd_buf_append(b, "\\", 1);
+            if (rc == HERD_OK)
+                rc = herd_buf_append(b, &data[i], 1);
+        } else if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !utf8)) {
+            esc[0] = hex[ch >> 4];
+            esc[1] = hex[ch & 15];
+            rc = herd_buf_append(b, "\\u00", 4);
+            if (rc == HERD_OK)
+                rc = herd_buf_append(b, esc, 2);
+        } else {
+            rc = herd_buf_append(b, &data[i], 1);
+        }
+        if (rc != HERD_OK)
+            return HERD_ERR;
+    }
+    return herd_buf_append(b, "\"}", 2);
+}
+
 static int
 ws_message(void *target, uint64_t seq, const char *data, size_t len)
 {
     struct herd_conn *c = target;
+    static struct herd_buf env;
 
-    (void)seq;
+    if (c->ws->cc->ids) {
+        if (ws_envelope(&env, seq, data, len) != HERD_OK ||
+            ws_send(c, HERD_WS_TEXT, env.data, env.len) != HERD_OK)
+            return HERD_AGAIN;
+        return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
+                                                                 : HERD_OK;
+    }
     if (ws_send(c,
                 herd_utf8_valid((const uint8_t *)data, len) ? HERD_WS_TEXT
                                                             : HERD_WS_BINARY,
@@ -957,11 +1007,15 @@ ws_message(void *target, uint64_t seq, const char *data, size_t len)
                                                             : HERD_OK;
 }
 
+/* ids: some messages after last_event_id are no longer kept. */
 static int
 ws_notice(void *target)
 {
-    (void)target;
-    return HERD_OK; /* WebSocket clients get no history */
+    static const char missed[] = "{\"missed\":true}";
+
+    if (ws_send(target, HERD_WS_TEXT, missed, sizeof(missed) - 1) != HERD_OK)
+        return HERD_AGAIN;
+    return HERD_OK;
 }
 
 static void
@@ -1008,7 +1062,7 @@ on_ws_ping(evutil_socket_t fd, short what, void *arg)
 
 static int
 hook_upgrade(void *arg, const struct herd_route_conf *route,
-             const char *channel, size_t len)
+             const char *channel, size_t len, int replay, uint64_t last_id)
 {
     struct herd_conn *c = arg;
     struct conn_ws *ws = calloc(1, sizeof(*ws));
@@ -1018,6 +1072,8 @@ hook_upgrade(void *arg, const struct herd_route_conf *route,
     ws->cc = &route->u.channel;
     memcpy(ws->channel, channel, len);
     ws->channel_len = len;
+    ws->replay = replay;
+    ws->last_id = last_id;
     herd_ws_reader_init(&ws->reader, ws->cc->max_message_size);
     c->ws = ws;
     return HERD_OK;
@@ -1116,7 +1172,8 @@ ws_start(struct herd_conn *c)
 
     ws->started = 1;
     ws->seen_ms = herd_mono_ms();
-    ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c, 0, 0,
+    ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c,
+                               ws->replay, ws->last_id,
                                ws->cc->max_pending);
     if (ws->sub == NULL) {
         if (ws_close_with(c, HERD_WS_CLOSE_INTERNAL,
