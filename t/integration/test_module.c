@@ -1,4 +1,1601 @@
-/* placeholder suite */
+/* test_module.c: C modules in the real herd: API, deferral, crashes, deploy. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-Test(placeholder, nothing) { cr_assert(1); }
+#include "harness.h"
+
+/* How long any awaited log line or state may take. */
+#define WAIT_MS 10000
+
+static struct hh_server srv;
+/* A temp dir of the test's own (modules it builds, YAML for herd -t),
+   removed by stop(). */
+static char work[64];
+
+static const char *
+env(const char *name)
+{
+    const char *v = getenv(name);
+
+    cr_assert(v != NULL && *v != '\0', "%s is not set (run under make check)",
+              name);
+    return v;
+}
+
+/* $HERD_BUILDDIR/rel into buf. */
+static const char *
+built(char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", env("HERD_BUILDDIR"), rel);
+    return buf;
+}
+
+static void
+make_work(void)
+{
+    snprintf(work, sizeof(work), "/tmp/herd-mod-XXXXXX");
+    cr_assert_not_null(mkdtemp(work), "mkdtemp: %s", strerror(errno));
+}
+
+static void
+stop(void)
+{
+    char cmd[128];
+
+    if (srv.pid > 0)
+        cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
+    if (work[0] != '\0') {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+        cr_expect_eq(system(cmd), 0);
+        work[0] = '\0';
+    }
+}
+
+/* Routes of the standard server on testmod.so: path, handler, more keys
+   of the module mapping. */
+static const struct {
+    const char *path, *handler, *extra;
+} routes[] = {
+    {"/files/*", "t_echo", ""},
+    {"/headers", "t_headers", ""},
+    {"/status", "t_status", ""},
+    {"/defer", "t_defer", ""},
+    {"/never", "t_never", ", timeout: 300ms"},
+    {"/forever", "t_never", ""},
+    {"/late", "t_late", ", timeout: 200ms"},
+    {"/stream", "t_stream", ""},
+    {"/slowstream", "t_stream", ", timeout: 200ms"},
+    {"/flood", "t_flood", ""},
+    {"/ref", "t_ref", ""},
+    {"/nothing", "t_nothing", ""},
+    {"/crash", "t_crash", ""},
+    {"/version", "t_version", ""},
+};
+
+/*
+ * Start herd with workers workers on every testmod handler, hello.so on
+ * /hello, a plain respond on / and a 4k body limit. extra: more
+ * top-level keys ("" for none).
+ */
+static void
+start_std(int workers, const char *extra)
+{
+    char tm[512], hello[512], yaml[8192];
+    size_t used, i;
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    built(hello, sizeof(hello), "examples/hello/hello.so");
+    used = (size_t)snprintf(
+        yaml, sizeof(yaml),
+        "workers: %d\n"
+        "worker: { shutdown_timeout: 2s }\n"
+        "limits: { max_body_size: 4k }\n"
+        "%s"
+        "routes:\n"
+        "  - { path: /, respond: { body: ok } }\n"
+        "  - { path: /hello, module: { file: %s, handler: hello } }\n"
+        "  - path: /echo/:id\n"
+        "    methods: [GET, POST, PUT]\n"
+        "    module:\n"
+        "      file: %s\n"
+        "      handler: t_echo\n"
+        "      config: { greeting: \"hi there\", number: 8 }\n",
+        workers, extra, hello, tm);
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        used += (size_t)snprintf(
+            yaml + used, sizeof(yaml) - used,
+            "  - { path: %s, module: { file: %s, handler: %s%s } }\n",
+            routes[i].path, tm, routes[i].handler, routes[i].extra);
+        cr_assert_lt(used, sizeof(yaml));
+    }
+    cr_assert_eq(hh_start(&srv, yaml, workers), 0, "herd did not start");
+}
+
+static void
+wait_log(const char *text, int count)
+{
+    cr_assert_eq(hh_wait_log(&srv, text, count, WAIT_MS), 0,
+                 "\"%s\" (x%d) not in the log within %d ms", text, count,
+                 WAIT_MS);
+}
+
+/* The error log's text, malloc'd (free it), "" when unreadable. */
+static char *
+log_text(void)
+{
+    FILE *f = fopen(srv.log, "r");
+    char *text = calloc(1, 1);
+    size_t len = 0, n;
+    char chunk[4096];
+
+    cr_assert_not_null(text);
+    if (f == NULL)
+        return text;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        text = realloc(text, len + n + 1);
+        cr_assert_not_null(text);
+        memcpy(text + len, chunk, n);
+        len += n;
+        text[len] = '\0';
+    }
+    fclose(f);
+    return text;
+}
+
+/* The rest of the first log line holding text, copied into buf ("" when
+   there is none). */
+static const char *
+log_line(const char *text, char *buf, size_t len)
+{
+    char *log = log_text(), *p = strstr(log, text), *nl;
+
+    buf[0] = '\0';
+    if (p != NULL) {
+        nl = strchr(p, '\n');
+        snprintf(buf, len, "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+    }
+    free(log);
+    return buf;
+}
+
+/* Send raw on a new connection and read one response into r. */
+static void
+request(const char *raw, struct hh_response *r)
+{
+    memset(r, 0, sizeof(*r));
+    cr_assert_eq(hh_request(&srv, raw, r), 0, "no response to: %s", raw);
+}
+
+/* GET target HTTP/1.1 on a new connection. */
+static void
+get(const char *target, struct hh_response *r)
+{
+    char raw[2048];
+
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+    request(raw, r);
+}
+
+/* The value of header name in r, "" when absent (or "or" for hdr_or);
+   four calls may be used at once. */
+static const char *
+hdr_or(const struct hh_response *r, const char *name, const char * or)
+{
+    static char bufs[4][512];
+    static int next;
+    char *buf = bufs[next++ % 4];
+
+    return hh_header(r, name, buf, sizeof(bufs[0])) ? buf : or ;
+}
+
+static const char *
+hdr(const struct hh_response *r, const char *name)
+{
+    return hdr_or(r, name, "");
+}
+
+/* The value of the body line "key=value" copied into buf; NULL when the
+   body has no such line. */
+static const char *
+field(const char *body, const char *key, char *buf, size_t len)
+{
+    size_t klen = strlen(key);
+    const char *p = body, *nl;
+
+    while (p != NULL && *p != '\0') {
+        nl = strchr(p, '\n');
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            p += klen + 1;
+            snprintf(buf, len, "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+            return buf;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+#define expect_field(body, key, want)                                          \
+    do {                                                                       \
+        char got_[1024];                                                       \
+        const char *g_ = field((body), (key), got_, sizeof(got_));             \
+        cr_expect(g_ != NULL && strcmp(g_, (want)) == 0,                       \
+                  "%s: expected \"%s\", got \"%s\"", (key), (want),            \
+                  g_ ? g_ : "(no line)");                                      \
+    } while (0)
+
+/* Times of the monotonic clock in ms, to check a deferral waited. */
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* What t_stream sends for n chunks of size bytes (malloc'd). */
+static char *
+stream_body(unsigned long n, unsigned long size)
+{
+    char *b = malloc(n * size + 1);
+    unsigned long i, j;
+
+    cr_assert_not_null(b);
+    for (i = 0; i < n; i++)
+        for (j = 0; j < size; j++)
+            b[i * size + j] = (char)('a' + (i + j) % 26);
+    b[n * size] = '\0';
+    return b;
+}
+
+TestSuite(module, .fini = stop, .timeout = 40);
+
+/* ---- hello.so ---- */
+
+Test(module, hello_answers_json)
+{
+    struct hh_response r, h;
+    char id[128];
+    int fd;
+
+    start_std(1, "");
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "application/json");
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    cr_expect_str_eq(hdr(&r, "Content-Length"), "28");
+    cr_expect_not_null(hh_header(&r, "X-Request-Id", id, sizeof(id)));
+    cr_expect_not_null(hh_header(&r, "Date", id, sizeof(id)));
+    cr_expect_not_null(hh_header(&r, "Server", id, sizeof(id)));
+    hh_response_free(&r);
+
+    /* HEAD: same head, no body; a body would break the next response. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &h, 1), 0);
+    cr_expect_eq(h.status, 200);
+    cr_expect_str_eq(hdr(&h, "Content-Length"), "28");
+    cr_expect_str_eq(hdr(&h, "Content-Type"), "application/json");
+    hh_response_free(&h);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200, "the HEAD response carried a body");
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    close(fd);
+}
+
+/* ---- the request accessors ---- */
+
+Test(module, echo_decodes_path_param_query_headers)
+{
+    struct hh_response r;
+    char id[128];
+
+    start_std(1, "");
+    request("GET /echo/caf%C3%A9?q=a+b%25c%00d&e&x=1&q=second HTTP/1.1\r\n"
+            "Host: x\r\n"
+            "X-Test: one\r\n"
+            "x-test:   two  \r\n"
+            "Accept: */*\r\n"
+            "\r\n",
+            &r);
+    cr_assert_eq(r.status, 200, "body: %s", r.body);
+    expect_field(r.body, "method", "GET");
+    expect_field(r.body, "head", "0");
+    expect_field(r.body, "path", "/echo/caf\\xc3\\xa9");
+    expect_field(r.body, "param_id", "caf\\xc3\\xa9");
+    expect_field(r.body, "param_star", "(null)");
+    expect_field(r.body, "param_none", "(null)");
+    /* '+' is a space, %25 a '%', %00 a NUL byte counted in the length;
+       the first q wins. */
+    expect_field(r.body, "q", "a b%c\\x00d");
+    expect_field(r.body, "q_len", "7");
+    expect_field(r.body, "e", "");
+    expect_field(r.body, "qs", "q=a+b%25c%00d&e&x=1&q=second");
+    expect_field(r.body, "x_test", "one, two");
+    expect_field(r.body, "x_missing", "(null)");
+    expect_field(r.body, "body_len", "0");
+    expect_field(r.body, "body", "");
+    expect_field(r.body, "body_nul", "1");
+    expect_field(r.body, "client", "127.0.0.1");
+    cr_assert_not_null(hh_header(&r, "X-Request-Id", id, sizeof(id)));
+    expect_field(r.body, "reqid", id);
+    expect_field(r.body, "greeting", "hi there");
+    expect_field(r.body, "nokey", "(null)");
+    expect_field(r.body, "route", "/echo/:id");
+    /* Set by herd_module_init in the master, inherited by the worker. */
+    expect_field(r.body, "data", "init /echo/:id base=null");
+    expect_field(r.body, "base", "set");
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "text/plain; charset=utf-8");
+    hh_response_free(&r);
+}
+
+Test(module, echo_query_edge_cases_and_wildcard)
+{
+    struct hh_response r;
+
+    start_std(1, "");
+    get("/files/a/b%20c.txt?q=%zz", &r);
+    cr_assert_eq(r.status, 200, "body: %s", r.body);
+    expect_field(r.body, "path", "/files/a/b c.txt");
+    expect_field(r.body, "param_star", "a/b c.txt");
+    expect_field(r.body, "param_id", "(null)");
+    expect_field(r.body, "q", "(null)"); /* badly encoded */
+    expect_field(r.body, "route", "/files/*");
+    expect_field(r.body, "greeting", "(null)"); /* no module.config */
+    expect_field(r.body, "data", "init /files/* base=null");
+    hh_response_free(&r);
+
+    get("/echo/1?q=", &r);
+    expect_field(r.body, "q", "");
+    expect_field(r.body, "q_len", "0");
+    expect_field(r.body, "e", "(null)");
+    expect_field(r.body, "qs", "q=");
+    hh_response_free(&r);
+
+    get("/echo/1", &r);
+    expect_field(r.body, "q", "(null)");
+    expect_field(r.body, "qs", "");
+    hh_response_free(&r);
+
+    get("/echo/1?x=1&q=%41%2b%2B", &r);
+    expect_field(r.body, "q", "A++");
+    hh_response_free(&r);
+}
+
+Test(module, head_reaches_handler_as_get)
+{
+    struct hh_response r, g;
+    char cl[32], gcl[32];
+
+    start_std(1, "");
+    request("HEAD /echo/5 HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "X-Method"), "GET");
+    cr_expect_str_eq(hdr(&r, "X-Head"), "1");
+    cr_expect_eq(r.body_len, 0);
+    cr_expect_not_null(hh_header(&r, "Content-Length", cl, sizeof(cl)));
+    request("GET /echo/5 HTTP/1.1\r\nHost: x\r\n\r\n", &g);
+    cr_expect_str_eq(hdr(&g, "X-Head"), "0");
+    cr_expect_not_null(hh_header(&g, "Content-Length", gcl, sizeof(gcl)));
+    /* Same handler output but for "head=1": same length. */
+    cr_expect_str_eq(cl, gcl);
+    hh_response_free(&r);
+    hh_response_free(&g);
+}
+
+Test(module, request_bodies_content_length_and_chunked)
+{
+    static const char nul_body[] = "POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: 3\r\n\r\na\0b";
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    request("POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 11\r\n\r\nhello=world",
+            &r);
+    cr_assert_eq(r.status, 200, "body: %s", r.body);
+    expect_field(r.body, "method", "POST");
+    expect_field(r.body, "body_len", "11");
+    expect_field(r.body, "body", "hello=world");
+    expect_field(r.body, "body_nul", "1");
+    hh_response_free(&r);
+
+    request("PUT /echo/2 HTTP/1.1\r\nHost: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+            &r);
+    cr_assert_eq(r.status, 200, "body: %s", r.body);
+    expect_field(r.body, "method", "PUT");
+    expect_field(r.body, "body_len", "11");
+    expect_field(r.body, "body", "hello world");
+    hh_response_free(&r);
+
+    /* A NUL byte in the body is data. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, nul_body, sizeof(nul_body) - 1), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    expect_field(r.body, "body_len", "3");
+    expect_field(r.body, "body", "a\\x00b");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, body_at_limit_passes_over_limit_is_413)
+{
+    struct hh_response r;
+    char *raw, want[32];
+    size_t head;
+    int fd;
+
+    start_std(1, "");
+    /* Exactly limits.max_body_size (4k): accepted, every byte there. */
+    raw = malloc(8192);
+    cr_assert_not_null(raw);
+    head = (size_t)sprintf(
+        raw,
+        "POST /echo/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n");
+    memset(raw + head, 'z', 4096);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, raw, head + 4096), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    expect_field(r.body, "body_len", "4096");
+    /* FNV-1a of 4096 'z' bytes, as t_echo computes it. */
+    {
+        unsigned long h = 2166136261UL;
+        int i;
+
+        for (i = 0; i < 4096; i++)
+            h = ((h ^ 'z') * 16777619UL) & 0xffffffffUL;
+        snprintf(want, sizeof(want), "%08lx", h);
+    }
+    expect_field(r.body, "body_hash", want);
+    hh_response_free(&r);
+    close(fd);
+    free(raw);
+
+    /* One byte over, by Content-Length: 413 before any body is sent. */
+    request("POST /echo/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4097\r\n\r\n",
+            &r);
+    cr_expect_eq(r.status, 413);
+    hh_response_free(&r);
+
+    /* Chunked: 413 as the chunk size arrives. */
+    request("POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n1001\r\n",
+            &r);
+    cr_expect_eq(r.status, 413);
+    hh_response_free(&r);
+
+    /* Chunked in pieces that add up to more than the limit. */
+    raw = malloc(8192);
+    cr_assert_not_null(raw);
+    head = (size_t)sprintf(raw, "POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n800\r\n");
+    memset(raw + head, 'y', 0x800);
+    head += 0x800;
+    head += (size_t)sprintf(raw + head, "\r\n800\r\n");
+    memset(raw + head, 'y', 0x800);
+    head += 0x800;
+    head += (size_t)sprintf(raw + head, "\r\n1\r\n");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, raw, head), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 413);
+    hh_response_free(&r);
+    close(fd);
+    free(raw);
+    /* The worker still serves. */
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+}
+
+/* ---- the response ---- */
+
+Test(module, response_header_refuses_bad_and_reserved_names)
+{
+    static const char *want[] = {
+        "good: 0",
+        "good2: 0",
+        "ctype: 0",
+        "space_name: -1 EINVAL",
+        "colon_name: -1 EINVAL",
+        "empty_name: -1 EINVAL",
+        "crlf_value: -1 EINVAL",
+        "lf_value: -1 EINVAL",
+        "cr_value: -1 EINVAL",
+        "crlf_name: -1 EINVAL",
+        "content_length: -1 EINVAL",
+        "content_length_lc: -1 EINVAL",
+        "transfer_encoding: -1 EINVAL",
+        "connection: -1 EINVAL",
+        "date: -1 EINVAL",
+        "server: -1 EINVAL",
+        "request_id: -1 EINVAL",
+        "empty_value: 0",
+    };
+    struct hh_response r;
+    char line[64];
+    size_t i;
+
+    start_std(1, "");
+    get("/headers", &r);
+    cr_assert_eq(r.status, 200);
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        snprintf(line, sizeof(line), "%s\n", want[i]);
+        cr_expect(strstr(r.body, line) != NULL, "expected \"%s\" in:\n%s",
+                  want[i], r.body);
+    }
+    cr_expect(strstr(r.head, "\r\nX-Good: yes\r\n") != NULL, "head:\n%s",
+              r.head);
+    cr_expect(strstr(r.head, "\r\nX-Good: again\r\n") != NULL, "head:\n%s",
+              r.head);
+    cr_expect(strstr(r.head, "\r\nX-Empty:") != NULL, "head:\n%s", r.head);
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "application/x-test");
+    cr_expect(strstr(r.head, "Set-Cookie") == NULL &&
+                  strstr(r.head, "evil") == NULL,
+              "a header was injected:\n%s", r.head);
+    cr_expect(strstr(r.head, "Connection: close") == NULL, "head:\n%s", r.head);
+    cr_expect(strstr(r.head, "Transfer-Encoding") == NULL, "head:\n%s", r.head);
+    cr_expect_str_neq(hdr_or(&r, "X-Request-Id", "x"), "x");
+    cr_expect_str_neq(hdr_or(&r, "Date", "x"), "x");
+    cr_expect_str_neq(hdr_or(&r, "Server", "x"), "x");
+    snprintf(line, sizeof(line), "%zu", r.body_len);
+    cr_expect_str_eq(hdr(&r, "Content-Length"), line);
+    /* Exactly one Content-Length. */
+    {
+        const char *p = strstr(r.head, "Content-Length:");
+
+        cr_expect(p != NULL && strstr(p + 1, "Content-Length:") == NULL &&
+                      strstr(r.head, "content-length") == NULL,
+                  "head:\n%s", r.head);
+    }
+    hh_response_free(&r);
+}
+
+Test(module, respond_status_rules)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    get("/status?s=204&n=1", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "refused EINVAL\n", "204 with a body");
+    hh_response_free(&r);
+    get("/status?s=304&n=2", &r);
+    cr_expect_str_eq(r.body, "refused EINVAL\n", "304 with a body");
+    hh_response_free(&r);
+    get("/status?s=199", &r);
+    cr_expect_str_eq(r.body, "refused EINVAL\n", "status 199");
+    hh_response_free(&r);
+    get("/status?s=600", &r);
+    cr_expect_str_eq(r.body, "refused EINVAL\n", "status 600");
+    hh_response_free(&r);
+
+    get("/status?s=404&n=3", &r);
+    cr_expect_eq(r.status, 404);
+    cr_expect_str_eq(r.body, "xxx");
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "text/plain; charset=utf-8");
+    hh_response_free(&r);
+    get("/status?s=599", &r);
+    cr_expect_eq(r.status, 599);
+    hh_response_free(&r);
+
+    /* 204 and 304 on a keep-alive connection: no body, no framing that
+       would swallow the next response. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /status?s=204 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /status?s=304 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 204);
+    cr_expect(strstr(r.head, "Content-Length") == NULL &&
+                  strstr(r.head, "Transfer-Encoding") == NULL,
+              "204 head:\n%s", r.head);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 304);
+    cr_expect(strstr(r.head, "Transfer-Encoding") == NULL, "304 head:\n%s",
+              r.head);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, respond_ref_sends_large_body_and_releases)
+{
+    struct hh_response r;
+    size_t i, bad = 0;
+
+    start_std(1, "");
+    get("/ref", &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(r.body_len, 1024 * 1024);
+    cr_expect_str_eq(hdr(&r, "Content-Length"), "1048576");
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "application/octet-stream");
+    for (i = 0; i < r.body_len; i++)
+        if (r.body[i] != (char)((i * 7 + i / 251) & 0xff) && bad++ == 0)
+            cr_log_error("first wrong byte at %zu", i);
+    cr_expect_eq(bad, 0, "%zu bytes differ", bad);
+    hh_response_free(&r);
+    wait_log("testmod: ref released", 1);
+
+    /* HEAD: no body sent, the memory is released all the same. */
+    request("HEAD /ref HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "Content-Length"), "1048576");
+    hh_response_free(&r);
+    wait_log("testmod: ref released", 2);
+
+    /* An empty body. */
+    get("/ref?size=0", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, 0);
+    hh_response_free(&r);
+    wait_log("testmod: ref released", 3);
+}
+
+Test(module, handler_that_does_not_respond_gets_500)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    get("/nothing", &r);
+    cr_expect_eq(r.status, 500);
+    hh_response_free(&r);
+    /* The connection and the worker go on. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 500);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    close(fd);
+}
+
+/* ---- deferred responses ---- */
+
+Test(module, deferred_response_from_timer)
+{
+    struct hh_response r;
+    long t0 = now_ms(), took;
+
+    start_std(1, "");
+    t0 = now_ms();
+    get("/defer?ms=150&tag=a", &r);
+    took = now_ms() - t0;
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "deferred a\n");
+    cr_expect_geq(took, 140, "answered after %ld ms, before the timer", took);
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
+}
+
+Test(module, pipelined_requests_wait_for_deferred_one)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd,
+                "GET /defer?ms=300&tag=first HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /defer?ms=0&tag=second HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /defer?ms=50&tag=fourth HTTP/1.1\r\nHost: x\r\n"
+                "\r\n",
+                0),
+        0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred first\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred second\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred fourth\n");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, client_disconnect_cancels_deferred_request)
+{
+    struct hh_response r;
+    char line[256], id[64];
+    pid_t w0;
+    int fd;
+
+    start_std(1, "");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /defer?ms=30000&tag=x HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+        0);
+    wait_log("testmod: deferred defer ", 1);
+    log_line("testmod: deferred defer ", line, sizeof(line));
+    cr_assert_eq(sscanf(line, "testmod: deferred defer %63s", id), 1);
+    close(fd);
+    snprintf(line, sizeof(line), "testmod: cancelled defer %s", id);
+    wait_log(line, 1);
+    /* The same worker serves on. */
+    get("/defer?ms=10&tag=after", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "deferred after\n");
+    hh_response_free(&r);
+    cr_expect_eq(hh_worker_pid(&srv, 0, 1), w0);
+    cr_expect(hh_alive(w0));
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
+Test(module, module_timeout_cancels_and_answers_504)
+{
+    struct hh_response r;
+    long t0, took;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    t0 = now_ms();
+    cr_assert_eq(hh_send(fd,
+                         "GET /never HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    took = now_ms() - t0;
+    cr_expect_eq(r.status, 504);
+    cr_expect_geq(took, 290, "504 after %ld ms, timeout is 300ms", took);
+    hh_response_free(&r);
+    wait_log("testmod: cancelled never ", 1);
+    /* The pipelined request behind it is served (unless herd closed the
+       connection after the 504, which it may). */
+    if (hh_read_response(fd, &r, 0) == 0) {
+        cr_expect_eq(r.status, 200);
+        hh_response_free(&r);
+    }
+    close(fd);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+}
+
+Test(module, late_answer_after_timeout_fails_with_enotconn)
+{
+    struct hh_response r;
+
+    start_std(1, "");
+    get("/late?ms=700", &r);
+    cr_expect_eq(r.status, 504);
+    hh_response_free(&r);
+    wait_log("testmod: late respond ", 1);
+    cr_expect_eq(hh_log_count(&srv, "testmod: late respond rc=-1 "
+                                    "errno=ENOTCONN"),
+                 1);
+    get("/late?ms=10", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "late\n");
+    hh_response_free(&r);
+    wait_log("testmod: late respond rc=0", 1);
+}
+
+Test(module, graceful_stop_cancels_deferred_and_runs_exit_hooks)
+{
+    int fd, st;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    wait_log("testmod: deferred never ", 1);
+    cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+    /* shutdown_timeout is 2s: then the request is cancelled. */
+    wait_log("testmod: cancelled never ", 1);
+    wait_log("testmod: worker exit /echo/:id", 1);
+    wait_log("testmod: worker exit /version", 1);
+    cr_expect_eq(hh_wait_exit(&srv, WAIT_MS, &st), 0);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    close(fd);
+}
+
+/* ---- streams ---- */
+
+Test(module, stream_is_chunked_for_http11)
+{
+    struct hh_response r;
+    char *want, v[64];
+    int fd;
+
+    start_std(1, "");
+    want = stream_body(6, 100);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /stream?n=6&sync=2&size=100 HTTP/1.1\r\n"
+                         "Host: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "Transfer-Encoding"), "chunked");
+    cr_expect_null(hh_header(&r, "Content-Length", v, sizeof(v)));
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "text/x-stream");
+    cr_expect_eq(r.body_len, 600);
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    /* The connection is reusable after the last chunk. */
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    close(fd);
+    free(want);
+
+    /* All from the handler, none from timers. */
+    want = stream_body(3, 7);
+    get("/stream?n=3&sync=9&size=7", &r);
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    free(want);
+    /* A stream of no bytes. */
+    get("/stream?n=0", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, 0);
+    hh_response_free(&r);
+}
+
+Test(module, stream_is_close_delimited_for_http10)
+{
+    struct hh_response r;
+    char *want, v[64];
+    int fd;
+
+    start_std(1, "");
+    want = stream_body(5, 50);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /stream?n=5&sync=1&size=50 HTTP/1.0\r\n\r\n", 0), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_null(hh_header(&r, "Transfer-Encoding", v, sizeof(v)),
+                   "head:\n%s", r.head);
+    cr_expect_null(hh_header(&r, "Content-Length", v, sizeof(v)), "head:\n%s",
+                   r.head);
+    cr_expect_eq(r.body_len, 250);
+    cr_expect_str_eq(r.body, want);
+    cr_expect(hh_closed(fd, 2000), "connection left open after the stream");
+    hh_response_free(&r);
+    close(fd);
+    free(want);
+}
+
+Test(module, stream_head_sends_no_body)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "HEAD /stream?n=4&sync=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 1), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200, "a body followed the HEAD stream");
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, stream_refuses_calls_after_begin)
+{
+    struct hh_response r;
+    char *want;
+
+    start_std(1, "");
+    want = stream_body(2, 10);
+    get("/stream?n=2&sync=1&check=1", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, want);
+    cr_expect_null(strstr(r.head, "X-Late"), "head:\n%s", r.head);
+    hh_response_free(&r);
+    free(want);
+    wait_log("testmod: stream checks ", 1);
+    cr_expect_eq(hh_log_count(&srv, "testmod: stream checks header=-1 "
+                                    "EALREADY begin=-1 EALREADY "
+                                    "respond=-1 EALREADY"),
+                 1);
+}
+
+Test(module, stream_outlives_module_timeout)
+{
+    struct hh_response r;
+    char *want;
+
+    start_std(1, "");
+    /* 8 chunks 60 ms apart: well past the route's 200ms timeout. */
+    want = stream_body(8, 20);
+    get("/slowstream?n=8&sync=1&size=20&gap=60", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    free(want);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
+}
+
+Test(module, stream_client_disconnect_cancels)
+{
+    struct hh_response r;
+    char buf[64];
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /stream?n=100000&sync=1&gap=20 HTTP/1.1\r\n"
+                         "Host: x\r\n\r\n",
+                         0),
+                 0);
+    /* Some of the stream arrived: it is under way. */
+    cr_assert_gt(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+    wait_log("testmod: cancelled stream ", 1);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
+Test(module, stream_write_says_enobufs_to_slow_client)
+{
+    struct hh_response r;
+    char line[256], why[32];
+    size_t total = 0, i, bad = 0;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    /* Not reading yet: the module must hit the limit. */
+    wait_log("testmod: flood stopped after ", 1);
+    log_line("testmod: flood stopped after ", line, sizeof(line));
+    cr_assert_eq(sscanf(line, "testmod: flood stopped after %zu bytes: %31s",
+                        &total, why),
+                 2, "line: %s", line);
+    cr_expect_str_eq(why, "ENOBUFS");
+    cr_expect_geq(total, 1024 * 1024, "ENOBUFS after only %zu bytes", total);
+    cr_expect_lt(total, 64UL * 1024 * 1024);
+    /* Everything accepted is delivered. */
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, total);
+    for (i = 0; i < r.body_len; i++)
+        if (r.body[i] != 'f')
+            bad++;
+    cr_expect_eq(bad, 0);
+    hh_response_free(&r);
+    close(fd);
+}
+
+/* ---- crashes ---- */
+
+/* Connections c[0], c[1] to two different workers (pids p[0], p[1]),
+   found by asking t_echo for its pid on new connections. */
+static void
+connect_each_worker(int c[2], pid_t p[2])
+{
+    struct hh_response r;
+    char pid[32];
+    int fd, i, got = 0;
+
+    for (i = 0; i < 200 && got < 2; i++) {
+        fd = hh_connect(&srv);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(hh_send(fd, "GET /echo/1 HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+                     0);
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+        cr_assert_not_null(field(r.body, "pid", pid, sizeof(pid)));
+        hh_response_free(&r);
+        if (got == 0 || atoi(pid) != p[0]) {
+            c[got] = fd;
+            p[got++] = atoi(pid);
+        } else {
+            close(fd);
+        }
+    }
+    cr_assert_eq(got, 2, "200 connections all went to one worker");
+}
+
+Test(module, crash_kills_only_its_worker_which_is_respawned)
+{
+    struct hh_response r;
+    char line[512], want[128];
+    int c[2], i, slot = -1, other;
+    pid_t p[2], w0, w1, dead;
+
+    start_std(2, "");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    w1 = hh_worker_pid(&srv, 1, 1);
+    connect_each_worker(c, p);
+    cr_assert((p[0] == w0 && p[1] == w1) || (p[0] == w1 && p[1] == w0));
+    /* A request under way on the other worker while this one crashes. */
+    cr_assert_eq(hh_send(c[1],
+                         "GET /defer?ms=500&tag=other HTTP/1.1\r\nHost: x\r\n"
+                         "\r\n",
+                         0),
+                 0);
+    wait_log("testmod: deferred defer ", 1);
+    cr_assert_eq(hh_send(c[0], "GET /crash HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    cr_expect_neq(hh_read_response(c[0], &r, 0), 0,
+                  "a response came from the crashed worker");
+    hh_response_free(&r);
+    close(c[0]);
+    wait_log("while running route /crash", 1);
+    log_line("killed by signal", line, sizeof(line));
+    dead = p[0];
+    slot = dead == w0 ? 0 : 1;
+    other = 1 - slot;
+    snprintf(want, sizeof(want), "worker %d (pid %d) killed by signal 11 (",
+             slot, (int)dead);
+    cr_expect(strstr(line, want) != NULL, "expected \"%s\" in: %s", want, line);
+    cr_expect(strstr(line, "while running route /crash") != NULL, "%s", line);
+    cr_expect(strstr(line, "t_crash") != NULL, "%s", line);
+    cr_expect(strstr(line, "testmod.so") != NULL, "%s", line);
+
+    /* The other worker answers its deferred request and goes on. */
+    cr_assert_eq(hh_read_response(c[1], &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred other\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_send(c[1], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    cr_assert_eq(hh_read_response(c[1], &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    close(c[1]);
+
+    /* Respawned in its slot; the other untouched. */
+    wait_log("serving (slot", 3);
+    cr_expect_eq(hh_wait_gone(dead, WAIT_MS), 0);
+    cr_expect_eq(hh_wait_children(srv.pid, 2, WAIT_MS), 0);
+    cr_expect_neq(hh_worker_pid(&srv, slot, 1), dead);
+    cr_expect(hh_alive(hh_worker_pid(&srv, slot, 1)));
+    cr_expect_eq(hh_worker_pid(&srv, other, 1), p[1]);
+    for (i = 0; i < 20; i++) {
+        get("/echo/1", &r);
+        cr_expect_eq(r.status, 200, "request %d after the respawn", i);
+        hh_response_free(&r);
+    }
+    /* A crash is not a graceful exit. */
+    cr_expect_eq(hh_log_count(&srv, "testmod: worker exit"), 0);
+    /* The new worker ran its init hook. */
+    wait_log("testmod: worker init /crash", 3);
+}
+
+/* ---- configuration errors (herd -t) ---- */
+
+/* Run herd -t on text (written to work/herd.yaml): exit status, output
+   in out. */
+static int
+check_conf(const char *text, char *out, size_t len, char *path, size_t pathlen)
+{
+    char *argv[] = {"herd", "-t", "-c", path, NULL};
+
+    if (work[0] == '\0')
+        make_work();
+    snprintf(path, pathlen, "%s/herd.yaml", work);
+    cr_assert_eq(hh_write_file(path, text), 0);
+    return hh_run(argv, out, len);
+}
+
+/* Expect out to begin with "path:line:" followed by a column and
+   ": key: ". */
+static void
+expect_error_at(const char *out, const char *path, int line, const char *key)
+{
+    char prefix[512];
+    int col = 0, n = 0;
+
+    snprintf(prefix, sizeof(prefix), "%s:%d:", path, line);
+    cr_expect(strncmp(out, prefix, strlen(prefix)) == 0,
+              "expected \"%s\" first, got: %s", prefix, out);
+    if (strncmp(out, prefix, strlen(prefix)) == 0) {
+        cr_expect_eq(sscanf(out + strlen(prefix), "%d: %n", &col, &n), 1);
+        cr_expect_gt(col, 0);
+        cr_expect(strncmp(out + strlen(prefix) + n, key, strlen(key)) == 0,
+                  "expected key \"%s\" in: %s", key, out);
+    }
+}
+
+Test(module, check_accepts_good_module_routes)
+{
+    char text[2048], out[4096], path[256], tm[512], want[512];
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module:\n"
+             "      file: %s\n"
+             "      handler: t_echo\n"
+             "      timeout: 5s\n"
+             "      config: { greeting: hi, n: 3, flag: true }\n",
+             tm);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 0,
+                 "%s", out);
+    snprintf(want, sizeof(want), "%s: configuration ok\n", path);
+    cr_expect_str_eq(out, want);
+}
+
+Test(module, check_names_missing_module_file)
+{
+    char out[4096], path[256];
+
+    cr_expect_eq(check_conf("routes:\n"
+                            "  - path: /a\n"
+                            "    module:\n"
+                            "      file: /nonexistent/nope.so\n"
+                            "      handler: t_echo\n",
+                            out, sizeof(out), path, sizeof(path)),
+                 1, "%s", out);
+    expect_error_at(out, path, 4, "routes[0].module.file: ");
+    cr_expect(strstr(out, "/nonexistent/nope.so") != NULL, "got: %s", out);
+    cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line: %s",
+                 out);
+}
+
+Test(module, check_names_missing_handler_symbol)
+{
+    char text[2048], out[4096], path[256], tm[512];
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    snprintf(text, sizeof(text),
+             "workers: 1\n"
+             "routes:\n"
+             "  - { path: /ok, module: { file: %s, handler: t_echo } }\n"
+             "  - path: /a\n"
+             "    module:\n"
+             "      file: %s\n"
+             "      handler: no_such_handler\n",
+             tm, tm);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    expect_error_at(out, path, 7, "routes[1].module.handler: ");
+    cr_expect(strstr(out, "no_such_handler") != NULL, "got: %s", out);
+}
+
+Test(module, check_refuses_file_that_is_not_a_shared_object)
+{
+    char text[1024], out[4096], path[256], so[256];
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/text.so", work);
+    cr_assert_eq(hh_write_file(so, "this is not an ELF file\n"), 0);
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module: { file: %s, handler: t_echo }\n",
+             so);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    expect_error_at(out, path, 3, "routes[0].module.file: ");
+    cr_expect(strstr(out, so) != NULL, "got: %s", out);
+    /* Something said about the file after "routes[0].module.file: ". */
+    cr_expect_gt(strlen(out), strlen(path) + 40, "got: %s", out);
+}
+
+Test(module, check_shows_init_refusal_with_route_position)
+{
+    char text[2048], out[4096], path[256], tm[512], want[300];
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - { path: /ok, module: { file: %s, handler: t_echo } }\n"
+             "  - path: /no\n"
+             "    module:\n"
+             "      file: %s\n"
+             "      handler: t_echo\n"
+             "      config: { refuse: \"not today\" }\n",
+             tm, tm);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    snprintf(want, sizeof(want), "%s:", path);
+    cr_expect(strncmp(out, want, strlen(want)) == 0, "got: %s", out);
+    cr_expect(strstr(out, "routes[1]") != NULL, "no route named: %s", out);
+    cr_expect(strstr(out, "refused: not today") != NULL, "got: %s", out);
+    {
+        int line = 0;
+
+        cr_expect_eq(sscanf(out + strlen(want), "%d:", &line), 1, "got: %s",
+                     out);
+        cr_expect(line >= 3 && line <= 7, "line %d is not route 1's", line);
+    }
+}
+
+Test(module, check_rejects_bad_module_keys)
+{
+    static const struct {
+        const char *module, *key;
+    } bad[] = {
+        {"{ file: %s }", "routes[0].module"},
+        {"{ handler: t_echo }", "routes[0].module"},
+        {"{ file: %s, handler: t_echo, timeout: forever }",
+         "routes[0].module.timeout"},
+        {"{ file: %s, handler: t_echo, hanlder: x }", "routes[0].module"},
+        {"{ file: %s, handler: t_echo, config: { a: [1, 2] } }",
+         "routes[0].module.config"},
+        {"{ file: %s, handler: t_echo, config: [a] }",
+         "routes[0].module.config"},
+    };
+    char text[2048], mod[1024], out[4096], path[256], tm[512];
+    size_t i;
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(mod, sizeof(mod), bad[i].module, tm);
+#pragma GCC diagnostic pop
+        snprintf(text, sizeof(text),
+                 "routes:\n"
+                 "  - path: /a\n"
+                 "    module: %s\n",
+                 mod);
+        cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                     "accepted: %s", mod);
+        cr_expect(strstr(out, bad[i].key) != NULL, "%s: expected %s in: %s",
+                  mod, bad[i].key, out);
+    }
+}
+
+/* ---- hooks ---- */
+
+Test(module, worker_hooks_run_in_each_worker)
+{
+    int st;
+
+    start_std(2, "");
+    /* Run before serving, with the master's data, on the event base. */
+    wait_log("testmod: worker init /echo/:id data=init /echo/:id base=null "
+             "base=set",
+             2);
+    wait_log("testmod: worker init /version data=init /version base=null "
+             "base=set",
+             2);
+    cr_expect_eq(hh_log_count(&srv, "testmod: worker exit"), 0);
+    cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+    wait_log("testmod: worker exit /echo/:id", 2);
+    wait_log("testmod: worker exit /crash", 2);
+    cr_expect_eq(hh_wait_exit(&srv, WAIT_MS, &st), 0);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+}
+
+/* Start herd on yaml without waiting for workers to serve (hh_start
+   would), logging to srv.log. */
+static void
+launch(const char *yaml)
+{
+    const char *bin = env("HERD_BIN");
+    char text[4096];
+
+    memset(&srv, 0, sizeof(srv));
+    snprintf(srv.dir, sizeof(srv.dir), "/tmp/herd-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(srv.dir));
+    snprintf(srv.conf, sizeof(srv.conf), "%s/herd.yaml", srv.dir);
+    snprintf(srv.log, sizeof(srv.log), "%s/error.log", srv.dir);
+    snprintf(text, sizeof(text),
+             "listen: [\"127.0.0.1:0\"]\n"
+             "log: { level: debug, error: %s }\n%s",
+             srv.log, yaml);
+    cr_assert_eq(hh_write_file(srv.conf, text), 0);
+    srv.pid = fork();
+    cr_assert_geq(srv.pid, 0);
+    if (srv.pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+
+        dup2(null, STDIN_FILENO);
+        execl(bin, "herd", "-c", srv.conf, (char *)NULL);
+        _exit(127);
+    }
+}
+
+Test(module, worker_init_failure_is_not_respawned)
+{
+    char yaml[2048], tm[512];
+    int st;
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "routes:\n"
+             "  - path: /a\n"
+             "    module:\n"
+             "      file: %s\n"
+             "      handler: t_echo\n"
+             "      config: { worker_refuse: \"db down\" }\n",
+             tm);
+    launch(yaml);
+    wait_log("testmod: worker refusing /a", 1);
+    wait_log("worker refused: db down", 1);
+    wait_log("exited with status 78", 1);
+    cr_expect_eq(hh_log_count(&srv, "serving (slot"), 0);
+    cr_expect_eq(hh_log_count(&srv, "testmod: worker exit"), 0);
+    /* Not respawned: the master either waits for a reload with no worker
+       or gives up. */
+    if (hh_alive(srv.pid))
+        cr_expect_eq(hh_wait_children(srv.pid, 0, WAIT_MS), 0);
+    cr_expect_eq(hh_log_count(&srv, "testmod: worker refusing"), 1);
+    if (waitpid(srv.pid, &st, WNOHANG) == srv.pid) {
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", srv.dir);
+        cr_expect_eq(system(cmd), 0);
+    } else {
+        hh_stop(&srv); /* its exit status is not what this test checks */
+    }
+    srv.pid = 0;
+}
+
+/* ---- hot deploy ---- */
+
+/* Compile testmod.c (version 1 or 2) to out. */
+static void
+build_testmod(int version, const char *out)
+{
+    char cmd[2048];
+    int rc;
+
+    snprintf(cmd, sizeof(cmd),
+             "%s -shared -fPIC -I'%s/src' -DTESTMOD_VERSION=%d -o '%s' "
+             "'%s/t/modules/testmod.c'",
+             env("HERD_CC"), env("HERD_SRCDIR"), version, out,
+             env("HERD_SRCDIR"));
+    rc = system(cmd);
+    cr_assert_eq(rc, 0, "failed (%d): %s", rc, cmd);
+}
+
+/* GET /version until it says want (a generation switch in progress), up
+   to WAIT_MS; each answer must be 200. */
+static void
+wait_version(const char *want)
+{
+    struct hh_response r;
+    long deadline = now_ms() + WAIT_MS;
+    int ok = 0;
+
+    while (!ok && now_ms() < deadline) {
+        get("/version", &r);
+        cr_expect_eq(r.status, 200, "during the switch: %d", r.status);
+        ok = strcmp(r.body, want) == 0;
+        hh_response_free(&r);
+        if (!ok)
+            sleep_ms(10);
+    }
+    cr_assert(ok, "/version never said %s", want);
+}
+
+static void
+start_deploy(const char *so)
+{
+    char yaml[2048];
+
+    snprintf(yaml, sizeof(yaml),
+             "workers: 2\n"
+             "worker: { heartbeat: 100ms, shutdown_timeout: 2s }\n"
+             "routes:\n"
+             "  - { path: /version, module: { file: %s, handler: t_version } "
+             "}\n"
+             "  - { path: /echo/:id, module: { file: %s, handler: t_echo } }\n",
+             so, so);
+    cr_assert_eq(hh_start(&srv, yaml, 2), 0, "herd did not start");
+}
+
+Test(module, hot_deploy_by_rename_and_hup)
+{
+    struct hh_response r;
+    char so[256], next[256];
+    pid_t old[2];
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(next, sizeof(next), "%s/app.so.new", work);
+    build_testmod(1, so);
+    start_deploy(so);
+    old[0] = hh_worker_pid(&srv, 0, 1);
+    old[1] = hh_worker_pid(&srv, 1, 1);
+    get("/version", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "v1\n");
+    hh_response_free(&r);
+
+    build_testmod(2, next);
+    cr_assert_eq(rename(next, so), 0, "rename: %s", strerror(errno));
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    wait_version("v2\n");
+    cr_expect_eq(hh_wait_gone(old[0], WAIT_MS), 0);
+    cr_expect_eq(hh_wait_gone(old[1], WAIT_MS), 0);
+    cr_expect_eq(hh_wait_children(srv.pid, 2, WAIT_MS), 0);
+    /* Every new worker runs v2. */
+    {
+        int i;
+
+        for (i = 0; i < 20; i++) {
+            get("/version", &r);
+            cr_expect_str_eq(r.body, "v2\n", "request %d", i);
+            hh_response_free(&r);
+        }
+    }
+    /* The old generation stopped gracefully: its exit hooks ran. */
+    wait_log("testmod: worker exit /version", 2);
+    cr_expect_eq(hh_log_count(&srv, "reload failed"), 0);
+}
+
+Test(module, overwriting_loaded_module_in_place_is_harmless)
+{
+    struct hh_response r;
+    char so[256], v2[256], cmd[600];
+    pid_t w0, w1;
+    int i;
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(v2, sizeof(v2), "%s/v2.so", work);
+    build_testmod(1, so);
+    build_testmod(2, v2);
+    start_deploy(so);
+    w0 = hh_worker_pid(&srv, 0, 1);
+    w1 = hh_worker_pid(&srv, 1, 1);
+    /* cp writes into the same inode: a mapped file would change under
+       the workers, herd's private copy does not. */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", v2, so);
+    cr_assert_eq(system(cmd), 0);
+    for (i = 0; i < 30; i++) {
+        get(i % 2 ? "/version" : "/echo/3?q=x", &r);
+        cr_expect_eq(r.status, 200, "request %d", i);
+        if (i % 2)
+            cr_expect_str_eq(r.body, "v1\n", "request %d", i);
+        hh_response_free(&r);
+    }
+    cr_expect(hh_alive(w0) && hh_alive(w1), "a worker died");
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    wait_version("v2\n");
+}
+
+Test(module, reload_with_broken_module_keeps_generation)
+{
+    struct hh_response r;
+    char so[256], next[256], want[512];
+    pid_t w0;
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(next, sizeof(next), "%s/app.so.new", work);
+    build_testmod(1, so);
+    start_deploy(so);
+    w0 = hh_worker_pid(&srv, 0, 1);
+    cr_assert_eq(hh_write_file(next, "not a shared object\n"), 0);
+    cr_assert_eq(rename(next, so), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    snprintf(want, sizeof(want), "reload failed: %s:", srv.conf);
+    wait_log(want, 1);
+    wait_log("routes[0].module.file: ", 1);
+    wait_log("; generation 1 keeps serving", 1);
+    get("/version", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "v1\n");
+    hh_response_free(&r);
+    cr_expect_eq(hh_worker_pid(&srv, 0, 1), w0);
+    cr_expect(hh_alive(w0));
+    cr_expect_eq(hh_log_count(&srv, "reloaded: generation 2"), 0);
+
+    /* Fixed: the next reload deploys it. */
+    build_testmod(2, next);
+    cr_assert_eq(rename(next, so), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    wait_version("v2\n");
+}
+
+/* ---- building a module ---- */
+
+Test(module, pkg_config_builds_hello)
+{
+    struct hh_response r;
+    char cmd[2048], cflags[1024], so[256], yaml[1024];
+    FILE *p;
+    size_t n;
+    int rc;
+
+    make_work();
+    snprintf(cmd, sizeof(cmd),
+             "PKG_CONFIG_PATH='%s' pkg-config --cflags herd 2>&1",
+             env("HERD_BUILDDIR"));
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    n = fread(cflags, 1, sizeof(cflags) - 1, p);
+    cflags[n] = '\0';
+    rc = pclose(p);
+    cr_assert_eq(rc, 0, "pkg-config failed: %s", cflags);
+    cflags[strcspn(cflags, "\n")] = '\0';
+    cr_expect(strstr(cflags, "-I") != NULL, "cflags: %s", cflags);
+
+    snprintf(so, sizeof(so), "%s/hello.so", work);
+    snprintf(cmd, sizeof(cmd),
+             "%s -shared -fPIC %s -Wall -Wextra -Werror -o '%s' "
+             "'%s/examples/hello/hello.c'",
+             env("HERD_CC"), cflags, so, env("HERD_SRCDIR"));
+    rc = system(cmd);
+    cr_assert_eq(rc, 0, "failed: %s", cmd);
+
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "routes:\n"
+             "  - { path: /hello, module: { file: %s, handler: hello } }\n",
+             so);
+    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd did not start");
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+}

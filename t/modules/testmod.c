@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 /* Built twice by the hot-deploy test: -DTESTMOD_VERSION=2 says "v2". */
 #ifndef TESTMOD_VERSION
@@ -267,6 +268,10 @@ t_echo(struct herd_request *req)
     buf_str(&b, "route", herd_config_route(cfg));
     buf_str(&b, "data", herd_config_data(cfg));
     buf_printf(&b, "base=%s\n", herd_event_base() ? "set" : "null");
+    buf_printf(&b, "pid=%d\n", (int)getpid());
+    /* A HEAD response has no body: say the method in headers too. */
+    herd_response_header(req, "X-Method", herd_request_method(req));
+    herd_response_header(req, "X-Head", herd_request_is_head(req) ? "1" : "0");
     return buf_respond(req, &b);
 }
 
