@@ -1599,3 +1599,27 @@ Test(module, pkg_config_builds_hello)
     cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
     hh_response_free(&r);
 }
+
+Test(module, relative_module_file_is_from_working_directory)
+{
+    struct hh_response r;
+    char so[256], next[256];
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(next, sizeof(next), "%s/app.so.new", work);
+    build_testmod(1, so);
+    /* herd inherits this process's working directory. */
+    cr_assert_eq(chdir(work), 0);
+    start_deploy("./app.so");
+    get("/version", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "v1\n");
+    hh_response_free(&r);
+    /* A reload resolves it from the same directory. */
+    build_testmod(2, next);
+    cr_assert_eq(rename(next, so), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    wait_version("v2\n");
+}
