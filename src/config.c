@@ -17,10 +17,12 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "module.h"
 #include "parse.h"
 #include "redirect.h"
 #include "router.h"
 #include "static.h"
+#include "util.h"
 
 /*
  * libyaml's document loader accepts duplicate keys and expands aliases,
@@ -1952,6 +1954,122 @@ static const struct table redirect_table = {
 _Static_assert(HERD_ARRAY_LEN(redirect_keys) <= MAX_TABLE_KEYS,
                "redirect_keys");
 
+/* module.config: a flat mapping of scalars, handed to the module as text. */
+static int
+set_module_config(struct loader *ld, const struct key_def *k,
+                  const struct node *v, void *obj, const char *path)
+{
+    struct herd_module_config *mc = obj;
+    const char *text = NULL;
+    char at[PATH_LEN];
+    size_t i, n;
+
+    (void)k;
+    if (v == NULL || is_null(v))
+        return HERD_OK;
+    if (v->kind != NODE_MAPPING)
+        return type_error(ld, v, path, "a mapping of names to values");
+    if (check_duplicates(ld, v, path, 0) != HERD_OK)
+        return HERD_ERR;
+    n = v->nkids / 2;
+    if (n == 0)
+        return HERD_OK;
+    mc->keys = calloc(n, sizeof(*mc->keys));
+    mc->values = calloc(n, sizeof(*mc->values));
+    if (mc->keys == NULL || mc->values == NULL)
+        return out_of_memory(ld);
+    for (i = 0; i < n; i++) {
+        const struct node *name = v->kids[2 * i], *value = v->kids[2 * i + 1];
+
+        join_path(at, path, name->text);
+        if (value->kind != NODE_SCALAR || is_null(value))
+            return type_error(ld, value, at,
+                              "a scalar (a string, number or boolean)");
+        if (scalar_text(ld, value, at, "a scalar", &text) != HERD_OK)
+            return HERD_ERR;
+        mc->keys[mc->nkeys] = strdup(name->text);
+        mc->values[mc->nkeys] = strdup(text);
+        mc->nkeys++;
+        if (mc->keys[mc->nkeys - 1] == NULL ||
+            mc->values[mc->nkeys - 1] == NULL)
+            return out_of_memory(ld);
+    }
+    return HERD_OK;
+}
+
+static const struct key_def module_keys[] = {
+    {.name = "file",
+     .type = KEY_STRING,
+     .flags = KEY_REQUIRED,
+     FIELD(struct herd_module_config, file)},
+    {.name = "handler",
+     .type = KEY_STRING,
+     .flags = KEY_REQUIRED,
+     FIELD(struct herd_module_config, handler)},
+    {.name = "timeout",
+     .type = KEY_DURATION,
+     FIELD(struct herd_module_config, timeout_ms),
+     .min = 1,
+     .max = DAY,
+     .def = 60 * SECOND},
+    {.name = "config", .type = KEY_CUSTOM, .set = set_module_config},
+};
+
+static const struct table module_table = {
+    module_keys, HERD_ARRAY_LEN(module_keys), NULL, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(module_keys) <= MAX_TABLE_KEYS, "module_keys");
+
+/*
+ * A module route: load its file (once per configuration) and find its
+ * handler now, so that a missing file or symbol is a configuration error
+ * with its position, in `herd -t` as at start and on reload.
+ */
+static int
+module_route_load(struct loader *ld, struct herd_config *cfg,
+                  struct herd_route_conf *route, const struct node *item,
+                  const char *path)
+{
+    struct herd_module_config *mc = &route->u.module;
+    const struct node *m = map_get(item, "module"), *n;
+    enum herd_module_fault fault = HERD_MODULE_FILE;
+    char why[HERD_ERR_LEN], at[PATH_LEN];
+
+    mc->route = route->path;
+    if (herd_module_load(&cfg->modules, mc, &fault, why, sizeof(why)) ==
+        HERD_OK)
+        return HERD_OK;
+    n = map_get(m, fault == HERD_MODULE_SYMBOL ? "handler" : "file");
+    join_path(at, path,
+              fault == HERD_MODULE_SYMBOL ? "module.handler" : "module.file");
+    return FAIL_NODE(ld, n != NULL ? n : item, at, "%s", why);
+}
+
+/*
+ * Once the whole file is read: each module's herd_module_init, per route,
+ * so that a module refusing its configuration says so with the route's
+ * position.
+ */
+static int
+module_routes_init(struct loader *ld, struct herd_config *cfg)
+{
+    char why[HERD_ERR_LEN], route[PATH_LEN], at[PATH_LEN];
+    size_t i;
+
+    for (i = 0; i < cfg->nroutes; i++) {
+        struct herd_route_conf *r = &cfg->routes[i];
+
+        if (r->handler != HERD_HANDLER_MODULE)
+            continue;
+        if (herd_module_run_init(&r->u.module, why, sizeof(why)) == HERD_OK)
+            continue;
+        index_path(route, "routes", i);
+        join_path(at, route, "module");
+        return fail_at(ld, r->line, r->col, at, "%s", why);
+    }
+    return HERD_OK;
+}
+
 /*
  * What a handler needs of the route's pattern: static serves the wildcard
  * of a wildcard route ("/prefix/" then a star); redirect compiles its
@@ -2033,6 +2151,12 @@ static const struct key_def route_keys[] = {
      FIELD(struct herd_route_conf, u.redirect),
      .sub = &redirect_table,
      .def = HERD_HANDLER_REDIRECT},
+    {.name = "module",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.module),
+     .sub = &module_table,
+     .def = HERD_HANDLER_MODULE},
 };
 
 static const struct table route_table = {
@@ -2103,6 +2227,9 @@ set_routes(struct loader *ld, const struct key_def *k, const struct node *v,
         }
         if (apply_map(ld, item, &route_table, route, at) != HERD_OK ||
             route_check(ld, router, route, item, at) != HERD_OK)
+            goto fail;
+        if (route->handler == HERD_HANDLER_MODULE &&
+            module_route_load(ld, cfg, route, item, at) != HERD_OK)
             goto fail;
     }
     rc = HERD_OK;
@@ -2339,7 +2466,8 @@ herd_config_load_string(const char *name, const char *text, size_t len,
         out_of_memory(&ld);
         goto fail;
     }
-    if (apply_map(&ld, root, &top_table, cfg, "") != HERD_OK)
+    if (apply_map(&ld, root, &top_table, cfg, "") != HERD_OK ||
+        module_routes_init(&ld, cfg) != HERD_OK)
         goto fail;
     node_free(root);
     if (out != NULL)
@@ -2428,8 +2556,18 @@ herd_config_free(struct herd_config *cfg)
         } else if (r->handler == HERD_HANDLER_REDIRECT) {
             free(r->u.redirect.to);
             herd_redirect_free(r->u.redirect.compiled);
+        } else if (r->handler == HERD_HANDLER_MODULE) {
+            free(r->u.module.file);
+            free(r->u.module.handler);
+            for (j = 0; j < r->u.module.nkeys; j++) {
+                free(r->u.module.keys[j]);
+                free(r->u.module.values[j]);
+            }
+            free(r->u.module.keys);
+            free(r->u.module.values);
         }
     }
+    herd_module_unload_all(cfg->modules);
     free(cfg->routes);
     free(cfg->proxy.trusted);
     free(cfg->user);

@@ -51,6 +51,7 @@ enum herd_handler_kind {
     HERD_HANDLER_METRICS,
     HERD_HANDLER_STATIC,
     HERD_HANDLER_REDIRECT,
+    HERD_HANDLER_MODULE,
 };
 
 /* health: the scoreboard as JSON. */
@@ -91,6 +92,24 @@ struct herd_redirect_conf {
     struct herd_redirect *compiled; /* for the route's pattern; owned */
 };
 
+struct herd_module; /* a loaded shared object: module.h */
+
+/* module: a handler from a shared object; herd.h's opaque handle. */
+struct herd_module_config {
+    char *file;          /* as written */
+    char *handler;       /* the handler's symbol */
+    uint64_t timeout_ms; /* a deferred request's limit; default 60s */
+    char **keys;         /* module.config, in file order */
+    char **values;
+    size_t nkeys;
+    const char *route;       /* the route's pattern (its herd_route_conf) */
+    struct herd_module *mod; /* loaded; the config's modules list owns it */
+    void *fn;                /* herd_handler_fn *, resolved at load */
+    void *data;              /* herd_config_set_data() */
+    char error[HERD_ERR_LEN]; /* herd_config_error() */
+    int worker_ready;         /* herd_module_worker_init succeeded here */
+};
+
 struct herd_route_conf {
     char *path;       /* pattern, e.g. "/users/:id"; see router.h */
     unsigned methods; /* herd_method_bit mask; default GET|HEAD */
@@ -101,6 +120,7 @@ struct herd_route_conf {
         struct herd_metrics_conf metrics;
         struct herd_static_conf static_;
         struct herd_redirect_conf redirect;
+        struct herd_module_config module;
     } u;
     int line, col; /* where the route's mapping starts */
 };
@@ -158,6 +178,8 @@ struct herd_config {
 
     struct herd_route_conf *routes; /* in file order */
     size_t nroutes;
+
+    struct herd_module *modules; /* loaded for module routes, each file once */
 };
 
 /*

@@ -88,7 +88,15 @@
    error response is not destroyed by a reset (lingering close). */
 #define LINGER_MS 2000
 
-enum timer_kind { T_NONE, T_HEADER, T_BODY, T_KEEPALIVE, T_WRITE, T_LINGER };
+enum timer_kind {
+    T_NONE,
+    T_HEADER,
+    T_BODY,
+    T_KEEPALIVE,
+    T_WRITE,
+    T_LINGER,
+    T_DEFER, /* module.timeout of a deferred request */
+};
 
 struct herd_conn {
     struct herd_conn *next, *prev;
@@ -111,6 +119,16 @@ struct herd_conn {
     int file_fd;
     off_t file_off, file_end;
 
+    /* Or memory a module lent (herd_respond_ref), sent the same way;
+       ref NULL when none. */
+    const char *ref;
+    size_t ref_off, ref_len;
+    void (*ref_release)(void *);
+    void *ref_arg;
+
+    /* While a module request is deferred: the peer closing ends it. */
+    struct event ev_closed;
+
     struct timeval idle_since; /* when it last became idle (draining) */
 
     struct sockaddr_storage peer; /* PROXY header's source, or accept's */
@@ -120,6 +138,7 @@ struct herd_conn {
     uint64_t req_start_us; /* when the current request's first byte came */
 
     unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
+    unsigned watching_close : 1; /* ev_closed is added */
     unsigned lingering : 1;
     unsigned closed : 1;
 };
@@ -141,6 +160,42 @@ conn_file_close(struct herd_conn *c)
     if (c->file_fd >= 0)
         close(c->file_fd);
     c->file_fd = -1;
+    if (c->ref != NULL && c->ref_release != NULL)
+        c->ref_release(c->ref_arg);
+    c->ref = NULL;
+    c->ref_release = NULL;
+}
+
+/* Whether a file range or lent memory waits after the output. */
+static int
+conn_has_tail(const struct herd_conn *c)
+{
+    return c->file_fd >= 0 || c->ref != NULL;
+}
+
+/* Send what is left of lent memory: as conn_sendfile. */
+static int
+conn_send_ref(struct herd_conn *c)
+{
+    ssize_t n;
+
+    while (c->ref_off < c->ref_len) {
+        n = send(c->fd, c->ref + c->ref_off, c->ref_len - c->ref_off,
+                 MSG_NOSIGNAL);
+        if (n > 0) {
+            c->ref_off += (size_t)n;
+            c->w->bytes_out += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return HERD_AGAIN;
+        conn_file_close(c);
+        return HERD_ERR;
+    }
+    conn_file_close(c);
+    return HERD_OK;
 }
 
 /*
@@ -189,15 +244,26 @@ conn_sendfile(struct herd_conn *c)
  * for writability. Returns HERD_OK when everything was written,
  * HERD_AGAIN when some waits, HERD_ERR when the peer is gone.
  */
+/* Send the tail (file or lent memory) once the output before it is out. */
+static int
+conn_send_tail(struct herd_conn *c)
+{
+    if (c->file_fd >= 0)
+        return conn_sendfile(c);
+    if (c->ref != NULL)
+        return conn_send_ref(c);
+    return HERD_OK;
+}
+
 static int
 conn_flush(struct herd_conn *c)
 {
     struct herd_worker *w = c->w;
     ssize_t n;
-    int more = c->file_fd >= 0 ? MSG_MORE : 0;
+    int more = conn_has_tail(c) ? MSG_MORE : 0;
 
     if (w->out.len == 0)
-        return c->file_fd >= 0 ? conn_sendfile(c) : HERD_OK;
+        return conn_send_tail(c);
     do {
         /* MSG_MORE: a file follows, let the head share its packets. */
         n = send(c->fd, w->out.data, w->out.len, MSG_NOSIGNAL | more);
@@ -206,7 +272,7 @@ conn_flush(struct herd_conn *c)
         w->bytes_out += (uint64_t)n;
     if (n == (ssize_t)w->out.len) {
         w->out.len = 0;
-        return c->file_fd >= 0 ? conn_sendfile(c) : HERD_OK;
+        return conn_send_tail(c);
     }
     if (n < 0 && errno != EAGAIN) {
         w->out.len = 0;
@@ -233,31 +299,50 @@ hook_flush(void *arg)
     return conn_flush(arg);
 }
 
+static void
+hook_identify(void *arg, const struct herd_http1 *h, struct herd_ident *id)
+{
+    struct herd_conn *c = arg;
+
+    herd_ident_resolve(id, c->w->cfg, (const struct sockaddr *)&c->peer,
+                       c->peerlen, h, &c->w->reqid);
+}
+
 /*
  * Identify a request (h NULL: refused, its head is not to be read), add
- * its id to the response and log it.
+ * its id to the response and log it. x not NULL: a module's request,
+ * already identified, its id already in its response.
  */
 static void
-conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
+conn_ident(struct herd_conn *c, const struct herd_http1 *h,
+           const struct herd_exchange *x, int status)
 {
     struct herd_worker *w = c->w;
     struct herd_access_entry e;
-    struct herd_ident id;
+    struct herd_ident own;
+    const struct herd_ident *id = &own;
     uint64_t now = herd_mono_us();
 
-    herd_ident_resolve(&id, w->cfg, (const struct sockaddr *)&c->peer,
-                       c->peerlen, h, &w->reqid);
-    if (herd_ident_add_header(&w->out, c->h.resp_start, id.id, id.idlen) !=
-        HERD_OK)
-        herd_log_error("cannot add X-Request-Id on fd %d", c->fd);
     memset(&e, 0, sizeof(e));
-    e.client = id.client.text;
-    e.id = id.id;
-    e.idlen = id.idlen;
-    e.method = herd_http1_method(&c->h);
-    e.target = herd_http1_target(&c->h, &e.target_len);
-    if (h == NULL && e.target_len == 0)
-        e.method = ""; /* refused before a request line was read */
+    if (x != NULL) {
+        id = x->ident;
+        e.method = x->method;
+        e.target = x->target;
+        e.target_len = x->target_len;
+    } else {
+        herd_ident_resolve(&own, w->cfg, (const struct sockaddr *)&c->peer,
+                           c->peerlen, h, &w->reqid);
+        if (herd_ident_add_header(&w->out, c->h.resp_start, own.id,
+                                  own.idlen) != HERD_OK)
+            herd_log_error("cannot add X-Request-Id on fd %d", c->fd);
+        e.method = herd_http1_method(&c->h);
+        e.target = herd_http1_target(&c->h, &e.target_len);
+        if (h == NULL && e.target_len == 0)
+            e.method = ""; /* refused before a request line was read */
+    }
+    e.client = id->client.text;
+    e.id = id->id;
+    e.idlen = id->idlen;
     e.status = status;
     if (herd_log_enabled(HERD_LOG_DEBUG))
         herd_log_debug("%s %.*s %d client %s id %s", e.method,
@@ -266,15 +351,22 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
     herd_worker_duration(w, e.duration_us);
     if (herd_access_on(&w->access)) {
         event_base_gettimeofday_cached(w->base, &e.when);
-        e.version = h != NULL ? herd_http1_version(h) : 0;
-        e.scheme = id.client.scheme == HERD_SCHEME_HTTPS ? "https" : "http";
+        if (x != NULL)
+            e.version = x->version;
+        else
+            e.version = h != NULL ? herd_http1_version(h) : 0;
+        e.scheme = id->client.scheme == HERD_SCHEME_HTTPS ? "https" : "http";
         /* The head and body rendered, plus a file queued for sendfile. */
-        e.bytes = w->out.len - c->h.resp_start +
-                  (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off) : 0);
-        e.ua = id.ua;
-        e.ua_len = id.ua_len;
-        e.referer = id.referer;
-        e.referer_len = id.referer_len;
+        if (x != NULL)
+            e.bytes = x->bytes;
+        else
+            e.bytes = w->out.len - c->h.resp_start +
+                      (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off)
+                                       : 0);
+        e.ua = id->ua;
+        e.ua_len = id->ua_len;
+        e.referer = id->referer;
+        e.referer_len = id->referer_len;
         e.slot = w->slot;
         herd_worker_access(w, &e);
     }
@@ -282,12 +374,13 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h, int status)
 }
 
 static void
-hook_request(void *arg, const struct herd_http1 *h, int status)
+hook_request(void *arg, const struct herd_http1 *h,
+             const struct herd_exchange *x, int status)
 {
     struct herd_conn *c = arg;
 
     herd_worker_request_done(c->w, status);
-    conn_ident(c, h, status);
+    conn_ident(c, h, x, status);
 }
 
 static void
@@ -298,7 +391,7 @@ hook_error(void *arg, const struct herd_http1 *h, int status)
     (void)h;
     herd_worker_request_done(c->w, status);
     herd_log_debug("error %d on fd %d", status, c->fd);
-    conn_ident(c, NULL, status);
+    conn_ident(c, NULL, NULL, status);
 }
 
 static int
@@ -313,12 +406,32 @@ hook_file(void *arg, int fd, off_t off, off_t len)
     return HERD_OK;
 }
 
+static int
+hook_ref(void *arg, const void *p, size_t len, void (*release)(void *),
+         void *rarg)
+{
+    struct herd_conn *c = arg;
+
+    conn_file_close(c); /* never two: the engine waits for each */
+    c->ref = p;
+    c->ref_off = 0;
+    c->ref_len = len;
+    c->ref_release = release;
+    c->ref_arg = rarg;
+    return HERD_OK;
+}
+
+static int hook_push(void *arg, const char *data, size_t len);
+
 static const struct herd_http1_hooks conn_hooks = {
     .flush = hook_flush,
     .request = hook_request,
     .error = hook_error,
     .body = NULL,
     .file = hook_file,
+    .ref = hook_ref,
+    .identify = hook_identify,
+    .push = hook_push,
 };
 
 /* ---- timers ---- */
@@ -425,10 +538,41 @@ conn_drain_idle(struct herd_conn *c)
     event_add(&c->timer, &grace);
 }
 
+/*
+ * A module answers later: stop reading (later requests wait in the
+ * socket), notice the peer closing, and arm module.timeout until the
+ * response starts.
+ */
+static void
+conn_defer_wait(struct herd_conn *c)
+{
+    uint64_t ms = herd_http1_defer_wait_ms(&c->h);
+    struct timeval tv;
+
+    event_del(&c->ev_read);
+    if (!c->watching_close) {
+        event_add(&c->ev_closed, NULL);
+        c->watching_close = 1;
+    }
+    if (ms == 0) {
+        conn_timer(c, T_NONE);
+        return;
+    }
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    c->timer_kind = T_DEFER;
+    c->timer_request = c->h.nrequests;
+    event_add(&c->timer, &tv);
+}
+
 /* After input or a timeout was handled: decide what to wait for next. */
 static void
 conn_settle(struct herd_conn *c, int flushed)
 {
+    if (c->watching_close && !c->h.deferred) {
+        event_del(&c->ev_closed);
+        c->watching_close = 0;
+    }
     if (flushed == HERD_ERR) {
         if (c->h.oom)
             herd_log_error("out of memory serving fd %d", c->fd);
@@ -442,6 +586,9 @@ conn_settle(struct herd_conn *c, int flushed)
         return;
     }
     switch (herd_http1_state(&c->h)) {
+    case HERD_HTTP1_DEFERRED:
+        conn_defer_wait(c);
+        break;
     case HERD_HTTP1_CLOSING:
         if (c->h.linger)
             conn_linger(c); /* unread request bytes: avoid a reset */
@@ -468,10 +615,16 @@ static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_conn *c = arg;
+    enum timer_kind kind = c->timer_kind;
 
     (void)fd;
     (void)what;
     c->timer_kind = T_NONE;
+    if (kind == T_DEFER) {
+        /* The module did not start its answer in time: 504, pushed. */
+        herd_http1_defer_expired(&c->h);
+        return;
+    }
     if (c->pp_pending) {
         herd_log_warn("no PROXY header within header_timeout on fd %d", c->fd);
         conn_close(c);
@@ -481,7 +634,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    if (c->out.len > c->out_off || c->file_fd >= 0) {
+    if (c->out.len > c->out_off || conn_has_tail(c)) {
         herd_log_debug("send timeout on fd %d", c->fd);
         conn_close(c);
         return;
@@ -611,7 +764,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
     if (c->out_off < c->out.len) {
         do {
             n = send(fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                     MSG_NOSIGNAL | (c->file_fd >= 0 ? MSG_MORE : 0));
+                     MSG_NOSIGNAL | (conn_has_tail(c) ? MSG_MORE : 0));
         } while (n < 0 && errno == EINTR);
         if (n < 0) {
             if (errno != EAGAIN)
@@ -627,8 +780,8 @@ on_write(evutil_socket_t fd, short what, void *arg)
         herd_buf_free(&c->out);
         c->out_off = 0;
     }
-    if (c->file_fd >= 0) {
-        rc = conn_sendfile(c);
+    if (conn_has_tail(c)) {
+        rc = conn_send_tail(c);
         if (rc == HERD_ERR) {
             conn_close(c);
             return;
@@ -648,6 +801,48 @@ on_write(evutil_socket_t fd, short what, void *arg)
     conn_run(c);
 }
 
+/*
+ * A deferred request's output, from outside any run: queue it after what
+ * waits and let on_write send it; on_write goes on with the pipelined
+ * requests once the request is finished.
+ */
+static int
+hook_push(void *arg, const char *data, size_t len)
+{
+    struct herd_conn *c = arg;
+
+    if (c->closed)
+        return HERD_ERR;
+    if (len > 0) {
+        if (c->out_off > 0 && c->out_off == c->out.len) {
+            c->out.len = 0;
+            c->out_off = 0;
+        }
+        if (herd_buf_append(&c->out, data, len) != HERD_OK) {
+            herd_log_error("out of memory queueing a response on fd %d",
+                           c->fd);
+            return HERD_ERR;
+        }
+    }
+    /* Writable now, most likely: on_write runs on the next loop turn. */
+    event_add(&c->ev_write, NULL);
+    if (c->out.len - c->out_off > HERD_STREAM_MAX_PENDING)
+        return HERD_AGAIN;
+    return HERD_OK;
+}
+
+/* The peer closed while a module request was deferred: cancel it. */
+static void
+on_closed(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    herd_log_debug("peer closed fd %d during a deferred request", c->fd);
+    conn_close(c);
+}
+
 /* ---- life cycle ---- */
 
 static void
@@ -660,6 +855,7 @@ conn_close(struct herd_conn *c)
     c->closed = 1;
     event_del(&c->ev_read);
     event_del(&c->ev_write);
+    event_del(&c->ev_closed);
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
@@ -718,6 +914,8 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, w->base, on_timer, c);
+    event_assign(&c->ev_closed, w->base, fd, EV_CLOSED | EV_PERSIST, on_closed,
+                 c);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -734,7 +932,7 @@ conn_idle(const struct herd_conn *c)
 {
     return herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
            !herd_http1_holds_input(&c->h) && c->out.len == c->out_off &&
-           c->file_fd < 0 && !c->lingering;
+           !conn_has_tail(c) && !c->lingering;
 }
 
 void

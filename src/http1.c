@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "redirect.h"
+#include "request.h"
 #include "router.h"
 #include "static.h"
 #include "uri.h"
@@ -97,6 +98,32 @@ on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+static unsigned method_bit(unsigned method);
+static int request_path(const char *url, size_t len, const char **path,
+                        size_t *plen, const char **query, size_t *qlen);
+
+/* Whether the request goes to a module, which gets its body whole. */
+static int
+route_is_module(struct herd_http1 *h)
+{
+    struct herd_worker *w = h->w;
+    const char *base = h->base + h->msg_start, *path, *query;
+    size_t plen, qlen, dlen;
+    struct herd_match m;
+
+    if (!w->routes.has_modules ||
+        request_path(base + h->url.off, h->url.len, &path, &plen, &query,
+                     &qlen) != HERD_OK ||
+        herd_buf_reserve(&w->path, plen + 1) != HERD_OK ||
+        herd_uri_decode_path(path, plen, w->path.data, &dlen, NULL, 0) !=
+            HERD_OK ||
+        herd_router_match(w->routes.router, w->path.data, dlen,
+                          method_bit(h->parser.method),
+                          &m) != HERD_ROUTE_FOUND)
+        return 0;
+    return ((const struct herd_handler *)m.data)->kind == HERD_HANDLER_MODULE;
+}
+
 /*
  * The head is complete: apply the rules that need whole field values and
  * tell framing.c how the body is delimited. Returns 0, or the status to
@@ -162,6 +189,12 @@ request_check(struct herd_http1 *h)
     if (v11 && expect_other)
         return 417;
     h->expect_continue = v11 && expect && (chunked || cl > 0);
+    if ((chunked || cl > 0) && route_is_module(h)) {
+        h->keep_body = 1;
+        h->body.len = 0;
+        if (cl > 0 && herd_buf_reserve(&h->body, cl + 1) != HERD_OK)
+            return 503;
+    }
     if (chunked)
         herd_framing_body(&h->framing, HERD_BODY_CHUNKED, 0);
     else
@@ -190,6 +223,10 @@ on_body(http_parser *p, const char *at, size_t len)
     struct herd_http1 *h = p->data;
 
     /* framing.c already holds the size to max_body_size. */
+    if (h->keep_body && herd_buf_append(&h->body, at, len) != HERD_OK) {
+        h->error_status = 503;
+        return -1;
+    }
     if (h->hooks->body != NULL)
         h->hooks->body(h->arg, at, len);
     return 0;
@@ -238,7 +275,10 @@ herd_http1_init(struct herd_http1 *h, struct herd_worker *w,
 void
 herd_http1_free(struct herd_http1 *h)
 {
+    if (h->req != NULL)
+        herd_request_cancel(h->req); /* clears h->req */
     herd_buf_free(&h->buf);
+    herd_buf_free(&h->body);
 }
 
 /* ---- requests ---- */
@@ -276,6 +316,10 @@ request_reset(struct herd_http1 *h)
     h->in_body = 0;
     h->expect_continue = 0;
     h->error_status = 0;
+    if (h->keep_body) {
+        herd_buf_free(&h->body);
+        h->keep_body = 0;
+    }
 }
 
 /* The path and the query of the request target: origin-form up to '?'
@@ -624,6 +668,7 @@ answer(struct herd_http1 *h, time_t now)
     struct herd_match m;
     enum herd_route_result rr;
     struct reply r = {&w->out, now, HERD_CONN_NONE, 0};
+    const struct herd_exchange *x = NULL;
     int keepalive, status, rc;
     char allow[96];
 
@@ -671,6 +716,7 @@ answer(struct herd_http1 *h, time_t now)
                                        r.head_only);
         goto done;
     }
+    w->path.data[dlen] = '\0';
     rr = herd_router_match(w->routes.router, w->path.data, dlen,
                            method_bit(h->parser.method), &m);
     if (rr == HERD_ROUTE_FOUND) {
@@ -683,6 +729,20 @@ answer(struct herd_http1 *h, time_t now)
         case HERD_HANDLER_REDIRECT:
             rc = answer_redirect(&r, hd, &m, query, qlen, &status);
             break;
+        case HERD_HANDLER_MODULE: {
+            struct herd_request_args ra = {
+                h,     hd,     &m,  w->path.data, dlen, query,
+                qlen,  now,    r.ch, r.head_only,
+            };
+
+            status = 500;
+            rc = herd_buf_reserve(&h->body, 1); /* room for a NUL */
+            if (rc == HERD_OK)
+                rc = herd_request_run(&ra, &status, &x);
+            if (rc == HERD_AGAIN)
+                return; /* answered later: the request hook waits too */
+            break;
+        }
         case HERD_HANDLER_HEALTH:
         case HERD_HANDLER_METRICS:
             rc = herd_metrics_answer(w->scoreboard, hd->conf, &w->out, now,
@@ -713,7 +773,7 @@ done:
         h->oom = 1;
         h->close_after = 1;
     }
-    h->hooks->request(h->arg, h, status);
+    h->hooks->request(h->arg, h, x, status);
 }
 
 static int
@@ -740,7 +800,7 @@ process(struct herd_http1 *h, time_t now)
     size_t n, m;
 
     while (h->parse_off < h->len && !h->close_after && !h->file_pending &&
-           w->out.len < OUT_HIGH_WATER) {
+           !h->deferred && w->out.len < OUT_HIGH_WATER) {
         const char *p = h->base + h->parse_off;
 
         ev = herd_framing_scan(&h->framing, p, h->len - h->parse_off, &n);
@@ -875,7 +935,8 @@ herd_http1_run(struct herd_http1 *h, time_t now)
         flushed = h->hooks->flush(h->arg);
         if (flushed == HERD_OK)
             h->file_pending = 0; /* a queued file went out with the rest */
-        if (flushed != HERD_OK || h->close_after || h->parse_off >= h->len)
+        if (flushed != HERD_OK || h->close_after || h->deferred ||
+            h->parse_off >= h->len)
             break;
         /* Stopped at the output high-water mark with input left. */
     }
@@ -905,6 +966,8 @@ herd_http1_timeout(struct herd_http1 *h, time_t now)
 enum herd_http1_state
 herd_http1_state(const struct herd_http1 *h)
 {
+    if (h->deferred)
+        return HERD_HTTP1_DEFERRED;
     if (h->close_after)
         return HERD_HTTP1_CLOSING;
     if (h->in_body)
@@ -912,6 +975,19 @@ herd_http1_state(const struct herd_http1 *h)
     if (herd_framing_started(&h->framing) || h->buf.len > 0)
         return HERD_HTTP1_HEAD;
     return HERD_HTTP1_IDLE;
+}
+
+uint64_t
+herd_http1_defer_wait_ms(const struct herd_http1 *h)
+{
+    return h->req != NULL ? herd_request_wait_ms(h->req) : 0;
+}
+
+void
+herd_http1_defer_expired(struct herd_http1 *h)
+{
+    if (h->req != NULL)
+        herd_request_expire(h->req);
 }
 
 uint64_t

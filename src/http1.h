@@ -14,6 +14,22 @@
 
 struct herd_worker;
 struct herd_http1;
+struct herd_ident;
+struct herd_request;
+
+/*
+ * A finished request as a module request reports it: the request hook
+ * gets this instead of reading the head, which a deferred request no
+ * longer has in the engine's input.
+ */
+struct herd_exchange {
+    const char *method;
+    const char *target; /* as sent, not NUL-terminated */
+    size_t target_len;
+    int version;                    /* 10 or 11 */
+    const struct herd_ident *ident; /* resolved when the request began */
+    uint64_t bytes;                 /* response bytes, head included */
+};
 
 /* Most field lines a request head may carry (more: 431). */
 #define HERD_MAX_HEADERS 100
@@ -29,9 +45,12 @@ struct herd_http1_hooks {
        when some has to wait (the engine stops until run again), HERD_ERR
        when the peer is gone. */
     int (*flush)(void *arg);
-    /* A complete request was answered with status (the response starts at
-       w->out.data + h->resp_start, for request and error alike). */
-    void (*request)(void *arg, const struct herd_http1 *h, int status);
+    /* A complete request was answered with status. x NULL: the response
+       starts at w->out.data + h->resp_start and the request is the one
+       whose head h holds. x not NULL (a module's request): x describes it
+       and its response, which already carries its X-Request-Id. */
+    void (*request)(void *arg, const struct herd_http1 *h,
+                    const struct herd_exchange *x, int status);
     /* A request was refused with status (400, 408, 413, ...). */
     void (*error)(void *arg, const struct herd_http1 *h, int status);
     /* Body bytes of the current request, in order; may be NULL. */
@@ -43,6 +62,22 @@ struct herd_http1_hooks {
        answers no further request. NULL: the owner cannot send files, and
        a static route answers 500. */
     int (*file)(void *arg, int fd, off_t off, off_t len);
+    /* Like file, for len bytes of memory at p: release(rarg) once they
+       are sent or the connection closes (release may be NULL). NULL: the
+       owner cannot, and the bytes are copied into the output instead. */
+    int (*ref)(void *arg, const void *p, size_t len,
+               void (*release)(void *), void *rarg);
+    /* Who sent the current request (a module asks before it runs). */
+    void (*identify)(void *arg, const struct herd_http1 *h,
+                     struct herd_ident *id);
+    /* A deferred request produced len bytes of its response (len may be
+       0), outside any run of the engine: queue them after what is waiting
+       and send them when the socket takes them; then, once h is no longer
+       deferred, go on with the requests that waited. HERD_OK; HERD_AGAIN
+       when more than HERD_STREAM_MAX_PENDING bytes are waiting (they were
+       still queued); HERD_ERR when out of memory (the connection is
+       lost). */
+    int (*push)(void *arg, const char *data, size_t len);
 };
 
 /* What a connection is doing, for the owner's timers. */
@@ -51,6 +86,7 @@ enum herd_http1_state {
     HERD_HTTP1_HEAD,    /* a request head is arriving */
     HERD_HTTP1_BODY,    /* the head is complete, the body is arriving */
     HERD_HTTP1_CLOSING, /* no more requests: close once the output is out */
+    HERD_HTTP1_DEFERRED, /* a module answers later: wait for it */
 };
 
 /* A field of the request head: offsets from the start of the request. */
@@ -74,6 +110,8 @@ struct herd_http1 {
     size_t msg_start;    /* where the current request begins in base */
     size_t parse_off;    /* how far parsing got in base */
     struct herd_buf buf; /* own input: what is left between reads */
+    struct herd_buf body; /* a module request's body, kept whole */
+    struct herd_request *req; /* the deferred module request, or NULL */
 
     /* The current request. */
     struct herd_slice url;
@@ -93,6 +131,8 @@ struct herd_http1 {
     unsigned linger : 1;       /* ... and discard input briefly first */
     unsigned oom : 1;          /* the last run failed for want of memory */
     unsigned file_pending : 1; /* a file is queued: answer nothing more */
+    unsigned keep_body : 1;    /* the route is a module's: keep the body */
+    unsigned deferred : 1;     /* req answers later: answer nothing more */
 };
 
 /*
@@ -137,6 +177,17 @@ int herd_http1_run(struct herd_http1 *h, time_t now);
 int herd_http1_timeout(struct herd_http1 *h, time_t now);
 
 enum herd_http1_state herd_http1_state(const struct herd_http1 *h);
+
+/*
+ * A deferred request's limit: how many ms from now until module.timeout
+ * passes, or 0 when none applies (its response has started). The owner
+ * arms a timer and calls herd_http1_defer_expired when it fires.
+ */
+uint64_t herd_http1_defer_wait_ms(const struct herd_http1 *h);
+
+/* module.timeout passed for the deferred request: it is cancelled and
+   answered 504 (through the push hook). */
+void herd_http1_defer_expired(struct herd_http1 *h);
 
 /* Body bytes (chunk framing included) received for the current request. */
 uint64_t herd_http1_body_bytes(const struct herd_http1 *h);

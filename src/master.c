@@ -85,6 +85,7 @@ struct slot_state {
     int32_t last_exit;
     uint64_t backoff_ms;
     int fatal; /* exited with HERD_EXIT_FATAL: wait for a reload */
+    char route[64]; /* the module route a crash interrupted, or "" */
     struct event *respawn;
 };
 
@@ -93,6 +94,7 @@ struct herd_master {
     const char *path;        /* what SIGHUP re-reads */
     struct event_base *base;
     struct herd_scoreboard *sb;
+    struct herd_activity *activity; /* what each worker runs: crash reports */
     uint64_t started_ms;
     uint64_t reqid_nonce;       /* drawn once: request ids of every worker */
     struct herd_totals retired; /* counters of workers that have exited */
@@ -161,6 +163,7 @@ publish_slot(struct herd_master *m, int s)
     memset(&sc, 0, sizeof(sc));
     sc.restarts = m->slots[s].restarts;
     sc.last_exit = m->slots[s].last_exit;
+    memcpy(sc.route, m->slots[s].route, sizeof(sc.route));
     if (p != NULL && s < m->nslots) {
         sc.health = p->health;
         sc.health.pid = (uint32_t)p->pid;
@@ -383,6 +386,7 @@ become_worker(struct herd_master *m, struct proc *self,
     args.chan = chan;
     args.max_requests = max_requests;
     args.scoreboard = m->sb;
+    args.activity = m->activity;
     args.reqid_nonce = m->reqid_nonce;
     status = herd_worker_run(&args);
     free(mine);
@@ -796,16 +800,24 @@ on_chan(evutil_socket_t fd, short what, void *arg)
 
 /* ---- reaping ---- */
 
+/* Log why p ended; *running gets the module route it was running. */
 static void
-log_exit(const struct herd_master *m, const struct proc *p, int status)
+log_exit(const struct herd_master *m, const struct proc *p, int status,
+         char *running, size_t runlen)
 {
     int expected = m->stopping || p->state == HERD_SLOT_DRAINING;
     enum herd_log_level lvl = expected ? HERD_LOG_INFO : HERD_LOG_ERROR;
+    char what[HERD_ACTIVITY_LEN + 32];
 
+    herd_activity_get(m->activity, (size_t)p->slot, (uint32_t)p->pid, running,
+                      runlen);
+    what[0] = '\0';
+    if (running[0] != '\0')
+        snprintf(what, sizeof(what), " while running route %s", running);
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        herd_log(lvl, "worker %d (pid %d) killed by signal %d (%s)%s", p->slot,
-                 (int)p->pid, sig, strsignal(sig),
+        herd_log(lvl, "worker %d (pid %d) killed by signal %d (%s)%s%s",
+                 p->slot, (int)p->pid, sig, strsignal(sig), what,
                  sig == SIGKILL && !p->killed
                      ? "; not sent by herd: possibly killed for memory "
                        "(OOM killer)"
@@ -813,8 +825,8 @@ log_exit(const struct herd_master *m, const struct proc *p, int status)
     } else {
         int code = WEXITSTATUS(status);
         herd_log(code == 0 ? lvl : HERD_LOG_ERROR,
-                 "worker %d (pid %d) exited with status %d%s", p->slot,
-                 (int)p->pid, code,
+                 "worker %d (pid %d) exited with status %d%s%s", p->slot,
+                 (int)p->pid, code, what,
                  code == HERD_EXIT_FATAL
                      ? " (cannot run its configuration: not respawned "
                        "until a reload)"
@@ -830,6 +842,7 @@ reap(struct herd_master *m)
     pid_t pid;
     int status, crashed, s, top = m->nslots;
     uint64_t now = herd_mono_ms();
+    char running[HERD_ACTIVITY_LEN];
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (pp = &m->procs; *pp != NULL && (*pp)->pid != pid;
@@ -839,7 +852,7 @@ reap(struct herd_master *m)
             continue;
         p = *pp;
         *pp = p->next;
-        log_exit(m, p, status);
+        log_exit(m, p, status, running, sizeof(running));
         for (q = m->procs; q != NULL; q = q->next)
             if (q->replacement == p)
                 q->replacement = NULL; /* it may ask again */
@@ -853,6 +866,8 @@ reap(struct herd_master *m)
             ss = &m->slots[p->slot];
             ss->last_exit =
                 WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+            snprintf(ss->route, sizeof(ss->route), "%.*s",
+                     (int)sizeof(ss->route) - 1, running);
             if (WIFEXITED(status) && WEXITSTATUS(status) == HERD_EXIT_FATAL)
                 ss->fatal = 1;
             if (now - p->started_ms < YOUNG_MS)
@@ -1197,6 +1212,7 @@ master_free(struct herd_master *m)
     if (m->base)
         event_base_free(m->base);
     herd_scoreboard_destroy(m->sb);
+    herd_activity_destroy(m->activity);
     if (m->pid_fd >= 0) {
         unlink(m->cfg->pid_file);
         close(m->pid_fd);
@@ -1236,7 +1252,9 @@ herd_master_run(struct herd_config *cfg, const char *path)
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();
     m.sb = herd_scoreboard_create(err, sizeof(err));
-    if (m.base == NULL || m.sb == NULL) {
+    if (m.sb != NULL)
+        m.activity = herd_activity_create(err, sizeof(err));
+    if (m.base == NULL || m.sb == NULL || m.activity == NULL) {
         herd_log_error("starting the master: %s",
                        m.sb == NULL ? err : "event_base_new() failed");
         goto done;

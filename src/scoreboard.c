@@ -194,3 +194,78 @@ herd_totals_add(struct herd_totals *t, const struct herd_health *h)
         t->duration[i] += h->duration[i];
     t->duration_sum_us += h->duration_sum_us;
 }
+
+/* ---- activity ---- */
+
+struct activity_record {
+    _Alignas(64) uint32_t pid;
+    uint32_t busy;
+    const char *last; /* the writer's own pointer: skips repeated copies */
+    char what[HERD_ACTIVITY_LEN];
+};
+
+struct herd_activity {
+    size_t size;
+    struct activity_record rec[HERD_MAX_SLOTS];
+};
+
+struct herd_activity *
+herd_activity_create(char *err, size_t errlen)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = (sizeof(struct herd_activity) + page - 1) / page * page;
+    struct herd_activity *a;
+
+    a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+             -1, 0);
+    if (a == MAP_FAILED) {
+        snprintf(err, errlen, "mmap(%zu) for the activity records failed: %s",
+                 size, strerror(errno));
+        return NULL;
+    }
+    a->size = size;
+    return a;
+}
+
+void
+herd_activity_set(struct herd_activity *a, size_t slot, uint32_t pid,
+                  const char *what)
+{
+    struct activity_record *r;
+
+    if (a == NULL || slot >= HERD_MAX_SLOTS)
+        return;
+    r = &a->rec[slot];
+    if (what == NULL) {
+        __atomic_store_n(&r->busy, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    if (r->last != what || r->pid != pid) {
+        snprintf(r->what, sizeof(r->what), "%s", what);
+        r->last = what;
+        r->pid = pid;
+    }
+    __atomic_store_n(&r->busy, 1, __ATOMIC_RELAXED);
+}
+
+void
+herd_activity_get(const struct herd_activity *a, size_t slot, uint32_t pid,
+                  char *out, size_t outlen)
+{
+    const struct activity_record *r;
+
+    if (outlen > 0)
+        out[0] = '\0';
+    if (a == NULL || slot >= HERD_MAX_SLOTS)
+        return;
+    r = &a->rec[slot];
+    if (__atomic_load_n(&r->busy, __ATOMIC_ACQUIRE) && r->pid == pid)
+        snprintf(out, outlen, "%.*s", (int)sizeof(r->what) - 1, r->what);
+}
+
+void
+herd_activity_destroy(struct herd_activity *a)
+{
+    if (a != NULL)
+        munmap(a, a->size);
+}

@@ -27,8 +27,8 @@ struct herd_score {
                                    worker that ended; 0 when none has */
     uint64_t last_heartbeat_ms; /* CLOCK_MONOTONIC ms of the last report */
     uint64_t started_ms;        /* CLOCK_MONOTONIC ms the worker started */
-    char route[64];             /* route running when it last crashed
-                                   (filled by later issues; "" if none) */
+    char route[64];             /* the module route its last worker was
+                                   running when it died; "" if none */
 };
 
 /* Counters summed over workers. */
@@ -89,5 +89,31 @@ int herd_scoreboard_protect(struct herd_scoreboard *sb);
 
 /* Unmap. Accepts NULL. */
 void herd_scoreboard_destroy(struct herd_scoreboard *sb);
+
+/*
+ * What each slot's worker is running right now, written by the worker
+ * itself (a mapping of its own: the scoreboard is read-only in workers)
+ * and read by the master once the worker is dead, to say what a crash
+ * interrupted. The master reads only a dead writer's record, so no lock.
+ */
+#define HERD_ACTIVITY_LEN 120
+
+struct herd_activity;
+
+/* Create the mapping before fork. NULL with the reason in err. */
+struct herd_activity *herd_activity_create(char *err, size_t errlen);
+
+/* Worker: pid (of slot) runs what (NULL: nothing any more). Copies what
+   only when it differs from the last pointer given. */
+void herd_activity_set(struct herd_activity *a, size_t slot, uint32_t pid,
+                       const char *what);
+
+/* Master: what slot's worker pid was running, into out ("" when nothing
+   or when the record is another worker's). */
+void herd_activity_get(const struct herd_activity *a, size_t slot,
+                       uint32_t pid, char *out, size_t outlen);
+
+/* Unmap. Accepts NULL. */
+void herd_activity_destroy(struct herd_activity *a);
 
 #endif

@@ -16,6 +16,8 @@
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
+#include "module.h"
+#include "scoreboard.h"
 #include "util.h"
 
 /* Scratch read buffer shared by all connections of a worker. */
@@ -54,6 +56,20 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
             snprintf(err, errlen, "out of memory building routes");
             goto fail;
         }
+        if (rc->handler == HERD_HANDLER_MODULE) {
+            const struct herd_module_config *mc = &rc->u.module;
+            size_t n = strlen(rc->path) + strlen(mc->file) +
+                       strlen(mc->handler) + 8;
+
+            routes->has_modules = 1;
+            h->running = malloc(n);
+            if (h->running == NULL) {
+                snprintf(err, errlen, "out of memory building routes");
+                goto fail;
+            }
+            snprintf(h->running, n, "%s (%s:%s)", rc->path, mc->file,
+                     mc->handler);
+        }
         if (rc->handler == HERD_HANDLER_STATIC) {
             /* Once per worker: every file is opened beneath this fd. */
             h->rootfd =
@@ -91,6 +107,7 @@ herd_routes_free(struct herd_routes *routes)
         herd_fixed_response_free(&routes->handlers[i].fixed);
         if (routes->handlers[i].rootfd >= 0)
             close(routes->handlers[i].rootfd);
+        free(routes->handlers[i].running);
     }
     free(routes->handlers);
     herd_router_free(routes->router);
@@ -189,6 +206,13 @@ herd_worker_accept_resume(struct herd_worker *w)
     for (i = 0; i < w->nlisteners; i++)
         event_add(w->acceptors[i].ev, NULL);
     w->accepting = 1;
+}
+
+void
+herd_worker_running(struct herd_worker *w, const struct herd_handler *hd)
+{
+    herd_activity_set(w->activity, (size_t)w->slot, w->pid,
+                      hd != NULL ? hd->running : NULL);
 }
 
 void
@@ -507,6 +531,8 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     w->generation = a->generation;
     w->cfg = cfg;
     w->scoreboard = a->scoreboard;
+    w->activity = a->activity;
+    w->pid = (uint32_t)getpid();
     w->listeners = a->listeners;
     w->nlisteners = a->nlisteners;
     w->chan = a->chan;
@@ -625,7 +651,7 @@ int
 herd_worker_run(const struct herd_worker_args *args)
 {
     struct herd_worker w;
-    char role[32];
+    char role[32], err[HERD_CONFIG_ERR_LEN];
     int status = 0;
 
     snprintf(role, sizeof(role), "worker %d", args->slot);
@@ -634,10 +660,19 @@ herd_worker_run(const struct herd_worker_args *args)
         status = HERD_EXIT_FATAL;
         goto done;
     }
+    if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) !=
+        HERD_OK) {
+        herd_log_error("%s: cannot serve", err);
+        status = HERD_EXIT_FATAL;
+        goto done;
+    }
     herd_log_info("serving (slot %d, generation %u)", args->slot,
                   (unsigned)args->generation);
     report(&w, HERD_MSG_READY);
     event_base_dispatch(w.base);
+    /* Deferred requests are cancelled before their modules stop. */
+    herd_conn_close_all(&w);
+    herd_module_worker_stop(w.cfg);
     /* The last counters, so that the server's totals lose nothing. */
     report(&w, HERD_MSG_HEALTH);
     herd_log_info("exiting after %llu request(s)",

@@ -18,6 +18,7 @@ struct event_base;
 struct event;
 struct herd_conn;
 struct herd_scoreboard;
+struct herd_activity;
 
 /* Exit status of a worker that cannot run its configuration (a user it
    cannot become, a failing module): the master does not respawn it until
@@ -39,6 +40,7 @@ struct herd_worker_args {
     int chan;              /* the worker's end of its channel; -1: none */
     uint64_t max_requests; /* retire after this many (jitter applied); 0 */
     const struct herd_scoreboard *scoreboard; /* may be NULL */
+    struct herd_activity *activity;           /* may be NULL */
     uint64_t reqid_nonce; /* the master's herd_reqid_nonce() */
 };
 
@@ -48,6 +50,7 @@ struct herd_handler {
     const struct herd_route_conf *conf;
     struct herd_fixed_response fixed; /* respond */
     int rootfd;                       /* static: the root, O_PATH; else -1 */
+    char *running; /* module: "ROUTE (FILE:SYMBOL)", for crash reports */
 };
 
 /* Routes ready to serve: the router's data pointers are the handlers. */
@@ -55,6 +58,7 @@ struct herd_routes {
     struct herd_router *router;
     struct herd_handler *handlers;
     size_t nhandlers;
+    int has_modules; /* some route is a module's: keep request bodies */
 };
 
 /*
@@ -80,6 +84,8 @@ struct herd_worker {
     uint32_t generation;
     const struct herd_config *cfg;
     const struct herd_scoreboard *scoreboard;
+    struct herd_activity *activity;
+    uint32_t pid;
     struct event_base *base;
     struct herd_routes routes;
 
@@ -163,6 +169,11 @@ void herd_worker_access(struct herd_worker *w,
 
 /* Count a request's duration (first byte to answer) in the histogram. */
 void herd_worker_duration(struct herd_worker *w, uint64_t us);
+
+/* A module handler of hd starts running (hd NULL: it returned): noted in
+   the slot's activity record, which the master reads if the worker dies
+   meanwhile. */
+void herd_worker_running(struct herd_worker *w, const struct herd_handler *hd);
 
 /* A connection closed: resume accepting, finish a drain when idle. */
 void herd_worker_conn_closed(struct herd_worker *w);

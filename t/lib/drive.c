@@ -44,12 +44,14 @@ hook_flush(void *arg)
 }
 
 static void
-hook_request(void *arg, const struct herd_http1 *h, int status)
+hook_request(void *arg, const struct herd_http1 *h,
+             const struct herd_exchange *x, int status)
 {
     struct drive *d = arg;
     const char *t, *name, *value;
     size_t len, nlen, vlen, i;
 
+    (void)x; /* no module routes here */
     t = herd_http1_target(h, &len);
     appendf(&d->trace, "REQ %s %d ", herd_http1_method(h),
             herd_http1_version(h));
