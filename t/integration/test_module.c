@@ -61,24 +61,24 @@ stop(void)
 }
 
 /* Routes of the standard server on testmod.so: path, handler, more keys
-   of the module mapping. */
+   of the module mapping, more keys of the route. */
 static const struct {
-    const char *path, *handler, *extra;
+    const char *path, *handler, *extra, *route_extra;
 } routes[] = {
-    {"/files/*", "t_echo", ""},
-    {"/headers", "t_headers", ""},
-    {"/status", "t_status", ""},
-    {"/defer", "t_defer", ""},
-    {"/never", "t_never", ", timeout: 300ms"},
-    {"/forever", "t_never", ""},
-    {"/late", "t_late", ", timeout: 200ms"},
-    {"/stream", "t_stream", ""},
-    {"/slowstream", "t_stream", ", timeout: 200ms"},
-    {"/flood", "t_flood", ""},
-    {"/ref", "t_ref", ""},
-    {"/nothing", "t_nothing", ""},
-    {"/crash", "t_crash", ""},
-    {"/version", "t_version", ""},
+    {"/files/*", "t_echo", "", ""},
+    {"/headers", "t_headers", "", ""},
+    {"/status", "t_status", "", ""},
+    {"/defer", "t_defer", "", ", methods: [GET, POST]"},
+    {"/never", "t_never", ", timeout: 300ms", ""},
+    {"/forever", "t_never", "", ""},
+    {"/late", "t_late", ", timeout: 200ms", ""},
+    {"/stream", "t_stream", "", ""},
+    {"/slowstream", "t_stream", ", timeout: 200ms", ""},
+    {"/flood", "t_flood", "", ""},
+    {"/ref", "t_ref", "", ""},
+    {"/nothing", "t_nothing", "", ""},
+    {"/crash", "t_crash", "", ""},
+    {"/version", "t_version", "", ""},
 };
 
 /*
@@ -113,8 +113,9 @@ start_std(int workers, const char *extra)
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         used += (size_t)snprintf(
             yaml + used, sizeof(yaml) - used,
-            "  - { path: %s, module: { file: %s, handler: %s%s } }\n",
-            routes[i].path, tm, routes[i].handler, routes[i].extra);
+            "  - { path: %s, module: { file: %s, handler: %s%s }%s }\n",
+            routes[i].path, tm, routes[i].handler, routes[i].extra,
+            routes[i].route_extra);
         cr_assert_lt(used, sizeof(yaml));
     }
     cr_assert_eq(hh_start(&srv, yaml, workers), 0, "herd did not start");
@@ -672,6 +673,28 @@ Test(module, respond_ref_sends_large_body_and_releases)
     wait_log("testmod: ref released", 3);
 }
 
+Test(module, disconnect_during_respond_ref_releases_body)
+{
+    struct hh_response r;
+    char buf[4096];
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    /* 32 MiB: far more than the socket buffers hold. */
+    cr_assert_eq(
+        hh_send(fd, "GET /ref?size=33554432 HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+        0);
+    cr_assert_gt(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+    wait_log("testmod: ref released", 1);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
 Test(module, handler_that_does_not_respond_gets_500)
 {
     struct hh_response r;
@@ -846,6 +869,219 @@ Test(module, graceful_stop_cancels_deferred_and_runs_exit_hooks)
     wait_log("testmod: worker exit /version", 1);
     cr_expect_eq(hh_wait_exit(&srv, WAIT_MS, &st), 0);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    close(fd);
+}
+
+Test(module, deferred_request_keeps_its_data_while_pipelined_input_moves)
+{
+    static const char first[] = "POST /defer?ms=200&tag=one&echo=1&q=first "
+                                "HTTP/1.1\r\nHost: x\r\nX-Test: a\r\n"
+                                "Content-Length: 8\r\n\r\nbody-one";
+    static const char second[] = "POST /defer?ms=0&tag=two&echo=1&q=second "
+                                 "HTTP/1.1\r\nHost: x\r\nX-Test: b\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n"
+                                 "3\r\ntwo\r\n0\r\n\r\n";
+    struct hh_response r;
+    char *raw, line[64];
+    size_t used = 0;
+    int fd, i;
+
+    start_std(1, "");
+    /* The deferred requests, then 40 more with heads large enough to
+       refill any input buffer several times while the first waits. */
+    raw = malloc(64 * 1024);
+    cr_assert_not_null(raw);
+    used += (size_t)sprintf(raw + used, "%s%s", first, second);
+    for (i = 0; i < 40; i++) {
+        used += (size_t)sprintf(raw + used,
+                                "GET /echo/%d?q=n%d HTTP/1.1\r\nHost: x\r\n"
+                                "X-Test: ",
+                                i, i);
+        memset(raw + used, 'a' + i % 26, 1000);
+        used += 1000;
+        used += (size_t)sprintf(raw + used, "\r\n\r\n");
+    }
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, raw, used), 0);
+    free(raw);
+
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect(strncmp(r.body, "deferred one\n", 13) == 0, "%s", r.body);
+    expect_field(r.body, "method", "POST");
+    expect_field(r.body, "path", "/defer");
+    expect_field(r.body, "q", "first");
+    expect_field(r.body, "qs", "ms=200&tag=one&echo=1&q=first");
+    expect_field(r.body, "x_test", "a");
+    expect_field(r.body, "body", "body-one");
+    expect_field(r.body, "route", "/defer");
+    hh_response_free(&r);
+
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect(strncmp(r.body, "deferred two\n", 13) == 0, "%s", r.body);
+    expect_field(r.body, "q", "second");
+    expect_field(r.body, "x_test", "b");
+    expect_field(r.body, "body", "two");
+    hh_response_free(&r);
+
+    for (i = 0; i < 40; i++) {
+        char want[16];
+
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0, "response %d", i);
+        snprintf(want, sizeof(want), "%d", i);
+        expect_field(r.body, "param_id", want);
+        snprintf(want, sizeof(want), "n%d", i);
+        expect_field(r.body, "q", want);
+        cr_expect(field(r.body, "x_test", line, sizeof(line)) != NULL &&
+                      line[0] == 'a' + i % 26,
+                  "response %d", i);
+        hh_response_free(&r);
+    }
+    close(fd);
+}
+
+Test(module, deferred_requests_do_not_block_each_other)
+{
+    struct hh_response r;
+    char raw[128], want[32];
+    int fds[8], i;
+    long t0, took;
+
+    start_std(1, "");
+    t0 = now_ms();
+    for (i = 0; i < 8; i++) {
+        fds[i] = hh_connect(&srv);
+        cr_assert_geq(fds[i], 0);
+        snprintf(raw, sizeof(raw),
+                 "GET /defer?ms=400&tag=c%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        cr_assert_eq(hh_send(fds[i], raw, 0), 0);
+    }
+    for (i = 0; i < 8; i++) {
+        cr_assert_eq(hh_read_response(fds[i], &r, 0), 0, "connection %d", i);
+        snprintf(want, sizeof(want), "deferred c%d\n", i);
+        cr_expect_str_eq(r.body, want);
+        hh_response_free(&r);
+        close(fds[i]);
+    }
+    took = now_ms() - t0;
+    /* One after the other would take 3.2 s. */
+    cr_expect_lt(took, 2500, "8 deferred requests of 400 ms took %ld ms", took);
+}
+
+Test(module, deferred_head_and_http10)
+{
+    struct hh_response r;
+    char v[32];
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "HEAD /defer?ms=50&tag=h HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /defer?ms=10&tag=g HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 1), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "Content-Length"), "11");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred g\n", "a body followed the HEAD");
+    hh_response_free(&r);
+    close(fd);
+
+    /* HTTP/1.0 without keep-alive: answered, then closed. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "GET /defer?ms=50&tag=old HTTP/1.0\r\n\r\n", 0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "deferred old\n");
+    cr_expect_not_null(hh_header(&r, "Content-Length", v, sizeof(v)));
+    cr_expect(hh_closed(fd, 2000), "HTTP/1.0 connection left open");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, disconnect_with_pipelined_requests_behind_deferred_one)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /defer?ms=30000&tag=x HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /defer?ms=10&tag=y HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    wait_log("testmod: deferred defer ", 1);
+    close(fd);
+    wait_log("testmod: cancelled defer ", 1);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    /* The requests behind the cancelled one never ran. */
+    cr_expect_eq(hh_log_count(&srv, "testmod: deferred defer "), 1);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
+Test(module, expect_100_continue_on_module_route)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+                         "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0, "no 100 Continue");
+    cr_expect_eq(r.status, 100);
+    hh_response_free(&r);
+    cr_assert_eq(hh_send(fd, "hello", 0), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    expect_field(r.body, "body", "hello");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, body_arriving_in_pieces_is_whole)
+{
+    struct hh_response r;
+    char raw[4096];
+    size_t head;
+    int fd, i;
+
+    start_std(1, "");
+    head = (size_t)sprintf(raw, "POST /echo/1 HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Length: 3000\r\n\r\n");
+    for (i = 0; i < 3000; i++)
+        raw[head + (size_t)i] = (char)('0' + i % 10);
+    raw[head + 3000] = '\0';
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send_paced(fd, raw, head + 3000, 400, 15), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    expect_field(r.body, "body_len", "3000");
+    {
+        char want[300];
+
+        memcpy(want, raw + head, 256);
+        want[256] = '\0';
+        expect_field(r.body, "body", want);
+    }
+    hh_response_free(&r);
     close(fd);
 }
 
@@ -1443,8 +1679,9 @@ start_deploy(const char *so)
              "routes:\n"
              "  - { path: /version, module: { file: %s, handler: t_version } "
              "}\n"
-             "  - { path: /echo/:id, module: { file: %s, handler: t_echo } }\n",
-             so, so);
+             "  - { path: /echo/:id, module: { file: %s, handler: t_echo } }\n"
+             "  - { path: /defer, module: { file: %s, handler: t_defer } }\n",
+             so, so, so);
     cr_assert_eq(hh_start(&srv, yaml, 2), 0, "herd did not start");
 }
 
@@ -1622,4 +1859,39 @@ Test(module, relative_module_file_is_from_working_directory)
     cr_assert_eq(kill(srv.pid, SIGHUP), 0);
     wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
     wait_version("v2\n");
+}
+
+Test(module, reload_lets_old_generation_finish_deferred_request)
+{
+    struct hh_response r;
+    char so[256], next[256];
+    pid_t old;
+    int fd;
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(next, sizeof(next), "%s/app.so.new", work);
+    build_testmod(1, so);
+    start_deploy(so);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /defer?ms=1200&tag=old HTTP/1.1\r\nHost: x\r\n\r\n",
+                0),
+        0);
+    wait_log("testmod: deferred defer ", 1);
+    old = hh_worker_pid(&srv, 0, 1);
+    build_testmod(2, next);
+    cr_assert_eq(rename(next, so), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    /* The draining worker still answers what it deferred. */
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "deferred old\n");
+    hh_response_free(&r);
+    close(fd);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
+    wait_version("v2\n");
+    cr_expect_eq(hh_wait_gone(old, WAIT_MS), 0);
 }

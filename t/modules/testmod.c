@@ -234,44 +234,52 @@ herd_module_worker_exit(struct herd_module_config *cfg)
 
 /* ---- synchronous handlers ---- */
 
-/* Every accessor's result, one "key=value" line each. */
-int
-t_echo(struct herd_request *req)
+/* Every accessor's result, one "key=value" line each, into b; the
+   method in response headers too. */
+static void
+echo_build(struct herd_request *req, struct buf *b)
 {
     struct herd_module_config *cfg = herd_request_config(req);
-    struct buf b = {NULL, 0, 0, 0};
     const char *q, *body;
     size_t qlen = 0, blen = 0;
 
-    buf_str(&b, "method", herd_request_method(req));
-    buf_printf(&b, "head=%d\n", herd_request_is_head(req));
-    buf_str(&b, "path", herd_request_path(req));
-    buf_str(&b, "param_id", herd_request_param(req, "id"));
-    buf_str(&b, "param_star", herd_request_param(req, "*"));
-    buf_str(&b, "param_none", herd_request_param(req, "none"));
+    buf_str(b, "method", herd_request_method(req));
+    buf_printf(b, "head=%d\n", herd_request_is_head(req));
+    buf_str(b, "path", herd_request_path(req));
+    buf_str(b, "param_id", herd_request_param(req, "id"));
+    buf_str(b, "param_star", herd_request_param(req, "*"));
+    buf_str(b, "param_none", herd_request_param(req, "none"));
     q = herd_request_query(req, "q", &qlen);
-    buf_field(&b, "q", q, qlen);
-    buf_printf(&b, "q_len=%zu\n", q ? qlen : 0);
-    buf_str(&b, "e", herd_request_query(req, "e", NULL));
-    buf_str(&b, "qs", herd_request_query_string(req));
-    buf_str(&b, "x_test", herd_request_header(req, "x-test"));
-    buf_str(&b, "x_missing", herd_request_header(req, "X-Missing"));
+    buf_field(b, "q", q, qlen);
+    buf_printf(b, "q_len=%zu\n", q ? qlen : 0);
+    buf_str(b, "e", herd_request_query(req, "e", NULL));
+    buf_str(b, "qs", herd_request_query_string(req));
+    buf_str(b, "x_test", herd_request_header(req, "x-test"));
+    buf_str(b, "x_missing", herd_request_header(req, "X-Missing"));
     body = herd_request_body(req, &blen);
-    buf_printf(&b, "body_len=%zu\n", blen);
-    buf_printf(&b, "body_hash=%08lx\n", fnv1a(body, blen));
-    buf_printf(&b, "body_nul=%d\n", body != NULL && body[blen] == '\0');
-    buf_field(&b, "body", body, blen > 256 ? 256 : blen);
-    buf_str(&b, "client", herd_request_client(req));
-    buf_str(&b, "reqid", herd_request_id(req));
-    buf_str(&b, "greeting", herd_config_get(cfg, "greeting"));
-    buf_str(&b, "nokey", herd_config_get(cfg, "nokey"));
-    buf_str(&b, "route", herd_config_route(cfg));
-    buf_str(&b, "data", herd_config_data(cfg));
-    buf_printf(&b, "base=%s\n", herd_event_base() ? "set" : "null");
-    buf_printf(&b, "pid=%d\n", (int)getpid());
+    buf_printf(b, "body_len=%zu\n", blen);
+    buf_printf(b, "body_hash=%08lx\n", fnv1a(body, blen));
+    buf_printf(b, "body_nul=%d\n", body != NULL && body[blen] == '\0');
+    buf_field(b, "body", body, blen > 256 ? 256 : blen);
+    buf_str(b, "client", herd_request_client(req));
+    buf_str(b, "reqid", herd_request_id(req));
+    buf_str(b, "greeting", herd_config_get(cfg, "greeting"));
+    buf_str(b, "nokey", herd_config_get(cfg, "nokey"));
+    buf_str(b, "route", herd_config_route(cfg));
+    buf_str(b, "data", herd_config_data(cfg));
+    buf_printf(b, "base=%s\n", herd_event_base() ? "set" : "null");
+    buf_printf(b, "pid=%d\n", (int)getpid());
     /* A HEAD response has no body: say the method in headers too. */
     herd_response_header(req, "X-Method", herd_request_method(req));
     herd_response_header(req, "X-Head", herd_request_is_head(req) ? "1" : "0");
+}
+
+int
+t_echo(struct herd_request *req)
+{
+    struct buf b = {NULL, 0, 0, 0};
+
+    echo_build(req, &b);
     return buf_respond(req, &b);
 }
 
@@ -411,6 +419,7 @@ struct deferred {
     struct event *timer;
     const char *name;
     char tag[64];
+    int echo; /* answer with t_echo's text, read when the timer fires */
 };
 
 static void
@@ -455,6 +464,7 @@ defer(struct herd_request *req, const char *name, event_callback_fn cb,
     d->req = req;
     d->name = name;
     snprintf(d->tag, sizeof(d->tag), "%s", tag ? tag : "-");
+    d->echo = query_num(req, "echo", 0) != 0;
     if (cb != NULL) {
         d->timer = evtimer_new(herd_event_base(), cb, d);
         if (d->timer == NULL) {
@@ -481,12 +491,21 @@ defer_fire(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    n = snprintf(body, sizeof(body), "deferred %s\n", d->tag);
-    herd_respond(d->req, 200, body, (size_t)n);
+    if (d->echo) {
+        struct buf b = {NULL, 0, 0, 0};
+
+        buf_printf(&b, "deferred %s\n", d->tag);
+        echo_build(d->req, &b);
+        buf_respond(d->req, &b);
+    } else {
+        n = snprintf(body, sizeof(body), "deferred %s\n", d->tag);
+        herd_respond(d->req, 200, body, (size_t)n);
+    }
     deferred_free(d);
 }
 
-/* Answers "deferred TAG" after ?ms milliseconds (100 by default). */
+/* Answers "deferred TAG" after ?ms milliseconds (100 by default); with
+   ?echo=1 followed by what t_echo says, read from the deferred req. */
 int
 t_defer(struct herd_request *req)
 {
