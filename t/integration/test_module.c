@@ -97,7 +97,7 @@ start_std(int workers, const char *extra)
     used = (size_t)snprintf(
         yaml, sizeof(yaml),
         "workers: %d\n"
-        "worker: { shutdown_timeout: 2s }\n"
+        "%s"
         "limits: { max_body_size: 4k }\n"
         "%s"
         "routes:\n"
@@ -109,7 +109,9 @@ start_std(int workers, const char *extra)
         "      file: %s\n"
         "      handler: t_echo\n"
         "      config: { greeting: \"hi there\", number: 8 }\n",
-        workers, extra, hello, tm);
+        workers,
+        strstr(extra, "worker:") ? "" : "worker: { shutdown_timeout: 2s }\n",
+        extra, hello, tm);
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         used += (size_t)snprintf(
             yaml + used, sizeof(yaml) - used,
@@ -384,6 +386,19 @@ Test(module, echo_query_edge_cases_and_wildcard)
     get("/echo/1?x=1&q=%41%2b%2B", &r);
     expect_field(r.body, "q", "A++");
     hh_response_free(&r);
+
+    /* Names match whole: "qq" is not "q". */
+    get("/echo/1?qq=1&q=2", &r);
+    expect_field(r.body, "q", "2");
+    hh_response_free(&r);
+
+    /* A header present with an empty value is "", not NULL. */
+    request("GET /echo/1 HTTP/1.1\r\nHost: x\r\nX-Test:\r\n\r\n", &r);
+    expect_field(r.body, "x_test", "");
+    hh_response_free(&r);
+    request("GET /echo/1 HTTP/1.1\r\nHost: x\r\nX-Test: \t \r\n\r\n", &r);
+    expect_field(r.body, "x_test", "");
+    hh_response_free(&r);
 }
 
 Test(module, head_reaches_handler_as_get)
@@ -543,6 +558,10 @@ Test(module, response_header_refuses_bad_and_reserved_names)
         "server: -1 EINVAL",
         "request_id: -1 EINVAL",
         "empty_value: 0",
+        "tab_value: 0",
+        "utf8_value: 0",
+        "paren_name: -1 EINVAL",
+        "nonascii_name: -1 EINVAL",
     };
     struct hh_response r;
     char line[64];
@@ -561,6 +580,10 @@ Test(module, response_header_refuses_bad_and_reserved_names)
     cr_expect(strstr(r.head, "\r\nX-Good: again\r\n") != NULL, "head:\n%s",
               r.head);
     cr_expect(strstr(r.head, "\r\nX-Empty:") != NULL, "head:\n%s", r.head);
+    cr_expect(strstr(r.head, "\r\nX-Tab: a\tb\r\n") != NULL, "head:\n%s",
+              r.head);
+    cr_expect(strstr(r.head, "\r\nX-Utf8: caf\xc3\xa9\r\n") != NULL,
+              "head:\n%s", r.head);
     cr_expect_str_eq(hdr(&r, "Content-Type"), "application/x-test");
     cr_expect(strstr(r.head, "Set-Cookie") == NULL &&
                   strstr(r.head, "evil") == NULL,
@@ -671,6 +694,13 @@ Test(module, respond_ref_sends_large_body_and_releases)
     cr_expect_eq(r.body_len, 0);
     hh_response_free(&r);
     wait_log("testmod: ref released", 3);
+
+    /* A refused call (a body with 204) releases the memory too. */
+    get("/ref?size=10&s=204", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "refused EINVAL\n");
+    hh_response_free(&r);
+    wait_log("testmod: ref released", 4);
 }
 
 Test(module, disconnect_during_respond_ref_releases_body)
@@ -1085,6 +1115,28 @@ Test(module, body_arriving_in_pieces_is_whole)
     close(fd);
 }
 
+Test(module, deferred_response_honours_connection_close)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /defer?ms=50&tag=bye HTTP/1.1\r\nHost: x\r\n"
+                         "Connection: close\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "deferred bye\n");
+    cr_expect_str_eq(hdr(&r, "Connection"), "close");
+    cr_expect(hh_closed(fd, 2000));
+    hh_response_free(&r);
+    close(fd);
+}
+
 /* ---- streams ---- */
 
 Test(module, stream_is_chunked_for_http11)
@@ -1272,6 +1324,55 @@ Test(module, stream_write_says_enobufs_to_slow_client)
     close(fd);
 }
 
+Test(module, stream_without_cancel_callback_learns_enotconn)
+{
+    char buf[64];
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /stream?n=100000&sync=1&gap=20&nocancel=1 "
+                         "HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_gt(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+    /* The next write fails, and ending the stream frees it. */
+    wait_log("testmod: stream write: ENOTCONN", 1);
+    wait_log("testmod: stream end rc=-1 errno=ENOTCONN", 1);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
+Test(module, http10_keep_alive_stream_still_closes)
+{
+    struct hh_response r;
+    char *want;
+    int fd;
+
+    start_std(1, "");
+    want = stream_body(3, 30);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /stream?n=3&sync=1&size=30 HTTP/1.0\r\n"
+                         "Connection: keep-alive\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect(strstr(r.head, "keep-alive") == NULL &&
+                  strstr(r.head, "Keep-Alive") == NULL,
+              "a close-delimited body cannot keep the connection:\n%s", r.head);
+    cr_expect_str_eq(r.body, want);
+    cr_expect(hh_closed(fd, 2000));
+    hh_response_free(&r);
+    close(fd);
+    free(want);
+}
+
 /* ---- crashes ---- */
 
 /* Connections c[0], c[1] to two different workers (pids p[0], p[1]),
@@ -1363,6 +1464,27 @@ Test(module, crash_kills_only_its_worker_which_is_respawned)
     cr_expect_eq(hh_log_count(&srv, "testmod: worker exit"), 0);
     /* The new worker ran its init hook. */
     wait_log("testmod: worker init /crash", 3);
+}
+
+Test(module, crash_after_handler_returned_names_no_route)
+{
+    struct hh_response r;
+    char want[128], line[512];
+    pid_t w0;
+
+    start_std(1, "");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    get("/echo/1", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    /* Not in a handler now: the route must not be blamed. */
+    cr_assert_eq(kill(w0, SIGSEGV), 0);
+    snprintf(want, sizeof(want), "worker 0 (pid %d) killed by signal 11",
+             (int)w0);
+    wait_log(want, 1);
+    log_line(want, line, sizeof(line));
+    cr_expect(strstr(line, "while running") == NULL, "stale route: %s", line);
+    wait_log("serving (slot 0,", 2);
 }
 
 /* ---- configuration errors (herd -t) ---- */
@@ -1668,21 +1790,46 @@ wait_version(const char *want)
     cr_assert(ok, "/version never said %s", want);
 }
 
+/* The YAML of the deploy tests: 2 workers on so; echo_config: the
+   module.config of the /echo route ("{}" for none). */
 static void
-start_deploy(const char *so)
+deploy_yaml(char *buf, size_t len, const char *so, const char *echo_config)
 {
-    char yaml[2048];
-
-    snprintf(yaml, sizeof(yaml),
+    snprintf(buf, len,
              "workers: 2\n"
              "worker: { heartbeat: 100ms, shutdown_timeout: 2s }\n"
              "routes:\n"
              "  - { path: /version, module: { file: %s, handler: t_version } "
              "}\n"
-             "  - { path: /echo/:id, module: { file: %s, handler: t_echo } }\n"
+             "  - path: /echo/:id\n"
+             "    module: { file: %s, handler: t_echo, config: %s }\n"
              "  - { path: /defer, module: { file: %s, handler: t_defer } }\n",
-             so, so, so);
+             so, so, echo_config, so);
+}
+
+static void
+start_deploy(const char *so)
+{
+    char yaml[2048];
+
+    deploy_yaml(yaml, sizeof(yaml), so, "{}");
     cr_assert_eq(hh_start(&srv, yaml, 2), 0, "herd did not start");
+}
+
+/* Rewrite the running server's file (same listen and log as hh_start
+   gave it) and send SIGHUP. */
+static void
+redeploy(const char *so, const char *echo_config)
+{
+    char yaml[2048], text[3072];
+
+    deploy_yaml(yaml, sizeof(yaml), so, echo_config);
+    snprintf(text, sizeof(text),
+             "listen: [\"127.0.0.1:0\"]\n"
+             "log: { level: debug, error: %s }\n%s",
+             srv.log, yaml);
+    cr_assert_eq(hh_write_file(srv.conf, text), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
 }
 
 Test(module, hot_deploy_by_rename_and_hup)
@@ -1894,4 +2041,78 @@ Test(module, reload_lets_old_generation_finish_deferred_request)
     cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
     wait_version("v2\n");
     cr_expect_eq(hh_wait_gone(old, WAIT_MS), 0);
+}
+
+Test(module, reload_refused_by_module_keeps_generation)
+{
+    struct hh_response r;
+    char so[256], next[256];
+    pid_t w[2];
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    snprintf(next, sizeof(next), "%s/app.so.new", work);
+    build_testmod(1, so);
+    start_deploy(so);
+    w[0] = hh_worker_pid(&srv, 0, 1);
+    w[1] = hh_worker_pid(&srv, 1, 1);
+
+    /* The new file lacks the handler. */
+    build_testmod(3, next);
+    cr_assert_eq(rename(next, so), 0);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reload failed", 1);
+    cr_expect_eq(hh_log_count(&srv, "routes[0].module.handler: "), 1);
+    cr_expect_eq(hh_log_count(&srv, "t_version"), 1);
+
+    /* herd_module_init refuses. */
+    build_testmod(2, next);
+    cr_assert_eq(rename(next, so), 0);
+    redeploy(so, "{ refuse: \"maintenance\" }");
+    wait_log("reload failed", 2);
+    cr_expect_eq(hh_log_count(&srv, "refused: maintenance"), 1);
+
+    /* herd_module_worker_init refuses in the new workers. */
+    redeploy(so, "{ worker_refuse: \"no db\" }");
+    wait_log("reload failed", 3);
+    wait_log("worker refused: no db", 1);
+
+    /* All along, generation 1 serves v1. */
+    get("/version", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "v1\n");
+    hh_response_free(&r);
+    cr_expect_eq(hh_worker_pid(&srv, 0, 1), w[0]);
+    cr_expect_eq(hh_worker_pid(&srv, 1, 1), w[1]);
+    cr_expect(hh_alive(w[0]) && hh_alive(w[1]));
+
+    /* And a good reload still works after all that. */
+    redeploy(so, "{ greeting: back }");
+    wait_log("serving with 2 worker(s)", 1);
+    wait_version("v2\n");
+    get("/echo/1", &r);
+    expect_field(r.body, "greeting", "back");
+    hh_response_free(&r);
+}
+
+Test(module, recycled_worker_runs_exit_hook)
+{
+    struct hh_response r;
+    pid_t w0;
+    int i;
+
+    start_std(1, "worker: { shutdown_timeout: 2s, max_requests: 3 }\n");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    for (i = 0; i < 3; i++) {
+        get("/echo/1", &r);
+        cr_expect_eq(r.status, 200);
+        hh_response_free(&r);
+    }
+    wait_log("testmod: worker exit /echo/:id", 1);
+    cr_expect_eq(hh_wait_gone(w0, WAIT_MS), 0);
+    wait_log("testmod: worker init /echo/:id", 2);
+    wait_log("serving (slot 0,", 2);
+    get("/echo/1", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
 }

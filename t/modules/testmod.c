@@ -310,6 +310,10 @@ t_headers(struct herd_request *req)
         {"server", "Server", "x"},
         {"request_id", "X-Request-Id", "x"},
         {"empty_value", "X-Empty", ""},
+        {"tab_value", "X-Tab", "a\tb"},
+        {"utf8_value", "X-Utf8", "caf\xc3\xa9"},
+        {"paren_name", "X(y)", "v"},
+        {"nonascii_name", "X-\xc3\xa4", "v"},
     };
     struct buf b = {NULL, 0, 0, 0};
     size_t i;
@@ -356,7 +360,7 @@ t_status(struct herd_request *req)
 }
 
 /* A body of ?size bytes (1 MiB by default) of the pattern test_static
-   uses, sent without a copy; the release logs. */
+   uses, sent without a copy with status ?s (200); the release logs. */
 static void
 ref_release(void *arg)
 {
@@ -377,9 +381,15 @@ t_ref(struct herd_request *req)
     for (i = 0; i < size; i++)
         big[i] = (char)((i * 7 + i / 251) & 0xff);
     herd_response_header(req, "Content-Type", "application/octet-stream");
-    if (herd_respond_ref(req, 200, big, size, ref_release, big) != 0)
-        herd_log(HERD_LOG_ERROR, "testmod: herd_respond_ref: %s",
-                 errname(errno));
+    errno = 0;
+    if (herd_respond_ref(req, (int)query_num(req, "s", 200), big, size,
+                         ref_release, big) != 0) {
+        char msg[64];
+        int n = snprintf(msg, sizeof(msg), "refused %s\n", errname(errno));
+
+        /* A refused call leaves req unfinished (and released big). */
+        herd_respond(req, 200, msg, (size_t)n);
+    }
     return HERD_DONE;
 }
 
@@ -406,6 +416,8 @@ t_crash(struct herd_request *req)
     return HERD_DONE;
 }
 
+/* Version 3 lacks t_version, for a reload that must fail. */
+#if TESTMOD_VERSION != 3
 int
 t_version(struct herd_request *req)
 {
@@ -415,6 +427,7 @@ t_version(struct herd_request *req)
     herd_respond(req, 200, body, (size_t)n);
     return HERD_DONE;
 }
+#endif
 
 /* ---- deferred handlers ---- */
 
@@ -553,6 +566,7 @@ struct stream {
     struct event *timer;
     unsigned long i, n, size, gap_ms;
     char *chunk;
+    int nocancel; /* no cancel callback: learn it from ENOTCONN */
 };
 
 static void
@@ -592,8 +606,20 @@ stream_fire(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (stream_chunk(s) != 0)
-        herd_log(HERD_LOG_ERROR, "testmod: stream write: %s", errname(errno));
+    if (stream_chunk(s) != 0) {
+        int e = errno, rc;
+
+        herd_log(HERD_LOG_INFO, "testmod: stream write: %s", errname(e));
+        if (s->nocancel && e == ENOTCONN) {
+            /* Cancelled: the finishing call frees req. */
+            errno = 0;
+            rc = herd_stream_end(s->req);
+            herd_log(HERD_LOG_INFO, "testmod: stream end rc=%d errno=%s", rc,
+                     rc ? errname(errno) : "0");
+            stream_free(s);
+            return;
+        }
+    }
     if (s->i < s->n) {
         ms_timeval(s->gap_ms, &tv);
         evtimer_add(s->timer, &tv);
@@ -607,7 +633,8 @@ stream_fire(evutil_socket_t fd, short what, void *arg)
 /*
  * Stream ?n chunks (4) of ?size bytes (10): the first ?sync (2) from the
  * handler, the others from a timer every ?gap ms (5). ?check=1 logs how
- * herd answers calls that are too late once the stream has begun.
+ * herd answers calls that are too late once the stream has begun;
+ * ?nocancel=1 registers no cancel callback.
  */
 int
 t_stream(struct herd_request *req)
@@ -624,6 +651,7 @@ t_stream(struct herd_request *req)
     s->n = query_num(req, "n", 4);
     s->size = query_num(req, "size", 10);
     s->gap_ms = query_num(req, "gap", 5);
+    s->nocancel = query_num(req, "nocancel", 0) != 0;
     s->chunk = malloc(s->size ? s->size : 1);
     s->timer = evtimer_new(herd_event_base(), stream_fire, s);
     if (s->chunk == NULL || s->timer == NULL) {
@@ -665,7 +693,8 @@ t_stream(struct herd_request *req)
         stream_free(s);
         return HERD_DONE;
     }
-    herd_request_on_cancel(req, stream_cancel, s);
+    if (!s->nocancel)
+        herd_request_on_cancel(req, stream_cancel, s);
     ms_timeval(s->gap_ms, &tv);
     evtimer_add(s->timer, &tv);
     return HERD_DEFER;
