@@ -123,12 +123,21 @@ start_std(int workers, const char *extra)
     cr_assert_eq(hh_start(&srv, yaml, workers), 0, "herd did not start");
 }
 
+static char *log_text(void);
+
+/* Wait for text in the log (count times); on failure show the log. */
 static void
 wait_log(const char *text, int count)
 {
-    cr_assert_eq(hh_wait_log(&srv, text, count, WAIT_MS), 0,
-                 "\"%s\" (x%d) not in the log within %d ms", text, count,
-                 WAIT_MS);
+    char *log;
+
+    if (hh_wait_log(&srv, text, count, WAIT_MS) == 0)
+        return;
+    log = log_text();
+    fprintf(stderr, "---- %s ----\n%s---- end ----\n", srv.log, log);
+    free(log);
+    cr_assert_fail("\"%s\" (x%d) not in the log within %d ms", text, count,
+                   WAIT_MS);
 }
 
 /* The error log's text, malloc'd (free it), "" when unreadable. */
@@ -2087,7 +2096,9 @@ Test(module, reload_refused_by_module_keeps_generation)
     cr_expect_eq(hh_worker_pid(&srv, 1, 1), w[1]);
     cr_expect(hh_alive(w[0]) && hh_alive(w[1]));
 
-    /* And a good reload still works after all that. */
+    /* And a good reload still works after all that (once the workers of
+       the failed one are gone: see the next test for why). */
+    cr_expect_eq(hh_wait_children(srv.pid, 2, WAIT_MS), 0);
     redeploy(so, "{ greeting: back }");
     wait_log("serving with 2 worker(s)", 1);
     wait_version("v2\n");
@@ -2115,5 +2126,32 @@ Test(module, recycled_worker_runs_exit_hook)
     wait_log("serving (slot 0,", 2);
     get("/echo/1", &r);
     cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+}
+
+/*
+ * A reload queued (SIGHUP) while one is in progress starts as soon as
+ * that one fails; the workers of the failed one, killed but not yet
+ * reaped, must not be taken for the new generation's (both are
+ * "generation 2") and make it fail too.
+ */
+Test(module, reload_queued_behind_failing_reload_succeeds)
+{
+    struct hh_response r;
+    char so[256];
+
+    make_work();
+    snprintf(so, sizeof(so), "%s/app.so", work);
+    build_testmod(1, so);
+    start_deploy(so);
+    redeploy(so, "{ worker_refuse: \"no db\", worker_init_delay_ms: 500 }");
+    /* The new workers are in their slow init: queue the next reload. */
+    wait_log("testmod: worker init /version", 4);
+    redeploy(so, "{ greeting: fixed }");
+    wait_log("reload failed: a new worker exited before it was ready", 1);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    cr_expect_eq(hh_log_count(&srv, "reload failed"), 1);
+    get("/echo/1", &r);
+    expect_field(r.body, "greeting", "fixed");
     hh_response_free(&r);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Built twice by the hot-deploy test: -DTESTMOD_VERSION=2 says "v2". */
@@ -213,7 +214,16 @@ int
 herd_module_worker_init(struct herd_module_config *cfg)
 {
     const char *refuse = herd_config_get(cfg, "worker_refuse");
+    const char *delay = herd_config_get(cfg, "worker_init_delay_ms");
 
+    /* A slow init (blocking is fine here: the worker serves nothing
+       yet), to hold a reload in progress. */
+    if (delay != NULL) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+    }
     if (refuse != NULL) {
         herd_log(HERD_LOG_INFO, "testmod: worker refusing %s",
                  herd_config_route(cfg));
