@@ -97,9 +97,7 @@ start_std(int workers, const char *extra)
     used = (size_t)snprintf(
         yaml, sizeof(yaml),
         "workers: %d\n"
-        "%s"
-        "limits: { max_body_size: 4k }\n"
-        "%s"
+        "%s%s%s"
         "routes:\n"
         "  - { path: /, respond: { body: ok } }\n"
         "  - { path: /hello, module: { file: %s, handler: hello } }\n"
@@ -111,6 +109,7 @@ start_std(int workers, const char *extra)
         "      config: { greeting: \"hi there\", number: 8 }\n",
         workers,
         strstr(extra, "worker:") ? "" : "worker: { shutdown_timeout: 2s }\n",
+        strstr(extra, "limits:") ? "" : "limits: { max_body_size: 4k }\n",
         extra, hello, tm);
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         used += (size_t)snprintf(
@@ -1204,6 +1203,70 @@ Test(module, recycling_waits_for_deferred_request)
     cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
     cr_expect_eq(hh_wait_gone(w0, WAIT_MS), 0);
     wait_log("serving (slot 0,", 2);
+}
+
+Test(module, large_deferred_response_and_pipelined_follower)
+{
+    struct hh_response r;
+    size_t i, bad = 0;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /defer?ms=50&big=3000000 HTTP/1.1\r\nHost: x\r\n"
+                         "\r\nGET /defer?ms=10&tag=next HTTP/1.1\r\nHost: x\r\n"
+                         "\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_assert_eq(r.body_len, 3000000);
+    for (i = 0; i < r.body_len; i++)
+        if (r.body[i] != (char)((i * 7 + i / 251) & 0xff))
+            bad++;
+    cr_expect_eq(bad, 0, "%zu bytes differ", bad);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred next\n");
+    hh_response_free(&r);
+    close(fd);
+}
+
+Test(module, connection_timers_spare_deferred_and_streamed_responses)
+{
+    struct hh_response r;
+    char *want;
+    int fd;
+
+    start_std(1, "limits: { max_body_size: 4k, header_timeout: 300ms, "
+                 "body_timeout: 300ms, send_timeout: 300ms, "
+                 "keepalive_timeout: 300ms }\n");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    /* The module takes 1 s: no connection timer may end that. */
+    cr_assert_eq(hh_send(fd,
+                         "GET /defer?ms=1000&tag=slow HTTP/1.1\r\nHost: x\r\n"
+                         "\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0, "cut while deferred");
+    cr_expect_str_eq(r.body, "deferred slow\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    close(fd);
+
+    /* A stream that pauses longer than send_timeout with nothing left
+       to send is not a stalled client. */
+    want = stream_body(3, 10);
+    get("/stream?n=3&sync=1&gap=700", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    free(want);
 }
 
 /* ---- streams ---- */

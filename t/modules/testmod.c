@@ -446,7 +446,8 @@ struct deferred {
     struct event *timer;
     const char *name;
     char tag[64];
-    int echo; /* answer with t_echo's text, read when the timer fires */
+    int echo;   /* answer with t_echo's text, read when the timer fires */
+    size_t big; /* or with this many bytes of t_ref's pattern */
 };
 
 static void
@@ -492,6 +493,7 @@ defer(struct herd_request *req, const char *name, event_callback_fn cb,
     d->name = name;
     snprintf(d->tag, sizeof(d->tag), "%s", tag ? tag : "-");
     d->echo = query_num(req, "echo", 0) != 0;
+    d->big = query_num(req, "big", 0);
     if (cb != NULL) {
         d->timer = evtimer_new(herd_event_base(), cb, d);
         if (d->timer == NULL) {
@@ -524,6 +526,18 @@ defer_fire(evutil_socket_t fd, short what, void *arg)
         buf_printf(&b, "deferred %s\n", d->tag);
         echo_build(d->req, &b);
         buf_respond(d->req, &b);
+    } else if (d->big > 0) {
+        char *b = malloc(d->big);
+        size_t i;
+
+        if (b == NULL) {
+            herd_respond(d->req, 500, "out of memory\n", 14);
+        } else {
+            for (i = 0; i < d->big; i++)
+                b[i] = (char)((i * 7 + i / 251) & 0xff);
+            herd_respond(d->req, 200, b, d->big);
+            free(b);
+        }
     } else {
         n = snprintf(body, sizeof(body), "deferred %s\n", d->tag);
         herd_respond(d->req, 200, body, (size_t)n);
@@ -532,7 +546,8 @@ defer_fire(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Answers "deferred TAG" after ?ms milliseconds (100 by default); with
-   ?echo=1 followed by what t_echo says, read from the deferred req. */
+   ?echo=1 followed by what t_echo says, read from the deferred req; with
+   ?big=N instead N bytes of t_ref's pattern. */
 int
 t_defer(struct herd_request *req)
 {
