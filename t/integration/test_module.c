@@ -79,6 +79,8 @@ static const struct {
     {"/nothing", "t_nothing", "", ""},
     {"/crash", "t_crash", "", ""},
     {"/version", "t_version", "", ""},
+    {"/cancelresp", "t_cancel_responds", ", timeout: 200ms", ""},
+    {"/cancelresp2", "t_cancel_responds", "", ""},
 };
 
 /*
@@ -1267,6 +1269,60 @@ Test(module, connection_timers_spare_deferred_and_streamed_responses)
     cr_expect_str_eq(r.body, want);
     hh_response_free(&r);
     free(want);
+}
+
+/*
+ * A cancel callback that calls herd_respond: on a disconnect herd says
+ * ENOTCONN; on module.timeout it must too, and answer 504 itself.
+ *
+ * KNOWN HERD BUG (main at 86e2049, src/request.c): herd_request_expire()
+ * marks req dropped but not cancelled before calling the callback, so
+ * herd_respond() there succeeds (rc 0) and frees req, and expire then
+ * answers 504 on the freed request: the worker dies of SIGSEGV. This
+ * test fails until that is fixed; it asserts the correct behaviour.
+ */
+Test(module, respond_from_cancel_callback_is_refused)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "GET /cancelresp2 HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+                 0);
+    wait_log("testmod: deferred cancel_responds ", 1);
+    close(fd);
+    wait_log("testmod: cancel respond ", 1);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancel respond rc=-1 "
+                                    "errno=ENOTCONN"),
+                 1, "disconnect: herd_respond in the cancel callback");
+
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /cancelresp HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 504);
+    hh_response_free(&r);
+    wait_log("testmod: cancel respond ", 2);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancel respond rc=-1 "
+                                    "errno=ENOTCONN"),
+                 2, "timeout: herd_respond in the cancel callback");
+    /* Exactly one response for the request, then the next one. */
+    if (hh_read_response(fd, &r, 0) == 0) {
+        cr_expect_eq(r.status, 200, "a second response for one request?");
+        cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+        hh_response_free(&r);
+    }
+    close(fd);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
 }
 
 /* ---- streams ---- */

@@ -28,6 +28,7 @@ int t_status(struct herd_request *req);
 int t_defer(struct herd_request *req);
 int t_never(struct herd_request *req);
 int t_late(struct herd_request *req);
+int t_cancel_responds(struct herd_request *req);
 int t_stream(struct herd_request *req);
 int t_flood(struct herd_request *req);
 int t_ref(struct herd_request *req);
@@ -582,6 +583,30 @@ int
 t_late(struct herd_request *req)
 {
     return defer(req, "late", late_fire, 0);
+}
+
+static void
+cancel_responds(struct herd_request *req, void *arg)
+{
+    int rc;
+
+    (void)arg;
+    /* A module may share one "finish" path between its timer and its
+       cancel callback: answering here must be harmless (ENOTCONN). */
+    errno = 0;
+    rc = herd_respond(req, 503, "from cancel\n", 12);
+    herd_log(HERD_LOG_INFO, "testmod: cancel respond rc=%d errno=%s", rc,
+             rc ? errname(errno) : "0");
+}
+
+/* Never answers; its cancel callback tries to. */
+int
+t_cancel_responds(struct herd_request *req)
+{
+    herd_request_on_cancel(req, cancel_responds, NULL);
+    herd_log(HERD_LOG_INFO, "testmod: deferred cancel_responds %s",
+             herd_request_id(req));
+    return HERD_DEFER;
 }
 
 /* ---- streams ---- */
