@@ -1561,6 +1561,28 @@ Test(module, http10_keep_alive_stream_still_closes)
     free(want);
 }
 
+Test(module, stream_begun_late_from_timer)
+{
+    struct hh_response r;
+    char *want;
+
+    start_std(1, "");
+    /* Begins at 100 ms, inside the 200ms timeout, ends at ~340 ms. */
+    want = stream_body(5, 10);
+    get("/slowstream?late=100&n=5&gap=60", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hdr(&r, "Transfer-Encoding"), "chunked");
+    cr_expect_str_eq(r.body, want);
+    hh_response_free(&r);
+    free(want);
+    cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
+    /* Would begin at 400 ms: too late, 504. */
+    get("/slowstream?late=400&n=2", &r);
+    cr_expect_eq(r.status, 504);
+    hh_response_free(&r);
+    wait_log("testmod: cancelled stream ", 1);
+}
+
 /* ---- crashes ---- */
 
 /* Connections c[0], c[1] to two different workers (pids p[0], p[1]),

@@ -617,6 +617,7 @@ struct stream {
     unsigned long i, n, size, gap_ms;
     char *chunk;
     int nocancel; /* no cancel callback: learn it from ENOTCONN */
+    int begun;    /* herd_stream_begin called (?late: from the timer) */
 };
 
 static void
@@ -656,6 +657,16 @@ stream_fire(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (!s->begun) {
+        s->begun = 1;
+        if (herd_stream_begin(s->req, 200) != 0) {
+            herd_log(HERD_LOG_ERROR, "testmod: late stream begin: %s",
+                     errname(errno));
+            herd_respond(s->req, 500, "no stream\n", 10);
+            stream_free(s);
+            return;
+        }
+    }
     if (stream_chunk(s) != 0) {
         int e = errno, rc;
 
@@ -684,7 +695,8 @@ stream_fire(evutil_socket_t fd, short what, void *arg)
  * Stream ?n chunks (4) of ?size bytes (10): the first ?sync (2) from the
  * handler, the others from a timer every ?gap ms (5). ?check=1 logs how
  * herd answers calls that are too late once the stream has begun;
- * ?nocancel=1 registers no cancel callback.
+ * ?nocancel=1 registers no cancel callback; ?late=MS defers without
+ * beginning and begins the stream from the timer MS later.
  */
 int
 t_stream(struct herd_request *req)
@@ -710,6 +722,13 @@ t_stream(struct herd_request *req)
         return HERD_DONE;
     }
     herd_response_header(req, "Content-Type", "text/x-stream");
+    if (query_num(req, "late", 0) > 0) {
+        herd_request_on_cancel(req, stream_cancel, s);
+        ms_timeval(query_num(req, "late", 0), &tv);
+        evtimer_add(s->timer, &tv);
+        return HERD_DEFER;
+    }
+    s->begun = 1;
     if (herd_stream_begin(req, 200) != 0) {
         herd_log(HERD_LOG_ERROR, "testmod: stream begin: %s", errname(errno));
         stream_free(s);
