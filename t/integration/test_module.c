@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,8 @@ start_std(int workers, const char *extra)
         "    module:\n"
         "      file: %s\n"
         "      handler: t_echo\n"
-        "      config: { greeting: \"hi there\", number: 8 }\n",
+        "      config: { greeting: \"hi there\", number: 8, flag: true,\n"
+        "                empty: \"\", db: data/x.db }\n",
         workers,
         strstr(extra, "worker:") ? "" : "worker: { shutdown_timeout: 2s }\n",
         strstr(extra, "limits:") ? "" : "limits: { max_body_size: 4k }\n",
@@ -125,6 +127,7 @@ start_std(int workers, const char *extra)
 }
 
 static char *log_text(void);
+static void build_testmod(int version, const char *out);
 
 /* Wait for text in the log (count times); on failure show the log. */
 static void
@@ -445,6 +448,61 @@ Test(module, untrusted_peer_cannot_set_client_or_request_id)
     cr_assert_not_null(field(r.body, "reqid", id, sizeof(id)));
     cr_expect_str_neq(id, "my-id-123");
     cr_expect_str_eq(hdr(&r, "X-Request-Id"), id);
+    hh_response_free(&r);
+}
+
+Test(module, config_values_are_strings_as_written)
+{
+    static const char *const kv[][2] = {
+        {"number", "8"},     {"flag", "true"},         {"empty", ""},
+        {"db", "data/x.db"}, {"greeting", "hi there"},
+    };
+    struct hh_response r;
+    char target[64];
+    size_t i;
+
+    start_std(1, "");
+    for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+        snprintf(target, sizeof(target), "/echo/1?cfgkey=%s", kv[i][0]);
+        get(target, &r);
+        expect_field(r.body, "cfgval", kv[i][1]);
+        hh_response_free(&r);
+    }
+    get("/echo/1?cfgkey=missing", &r);
+    expect_field(r.body, "cfgval", "(null)");
+    hh_response_free(&r);
+}
+
+Test(module, two_copies_of_a_module_stay_apart)
+{
+    struct hh_response r;
+    char a[256], b[256], yaml[2048];
+
+    make_work();
+    snprintf(a, sizeof(a), "%s/a.so", work);
+    snprintf(b, sizeof(b), "%s/b.so", work);
+    build_testmod(1, a);
+    build_testmod(2, b);
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "routes:\n"
+             "  - { path: /a, module: { file: %s, handler: t_version } }\n"
+             "  - { path: /b, module: { file: %s, handler: t_version } }\n"
+             "  - { path: /a/:id, module: { file: %s, handler: t_echo } }\n"
+             "  - { path: /b/:id, module: { file: %s, handler: t_echo } }\n",
+             a, b, a, b);
+    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd did not start");
+    get("/a", &r);
+    cr_expect_str_eq(r.body, "v1\n");
+    hh_response_free(&r);
+    get("/b", &r);
+    cr_expect_str_eq(r.body, "v2\n");
+    hh_response_free(&r);
+    get("/a/1", &r);
+    expect_field(r.body, "data", "init /a/:id base=null");
+    hh_response_free(&r);
+    get("/b/1", &r);
+    expect_field(r.body, "data", "init /b/:id base=null");
     hh_response_free(&r);
 }
 
@@ -1839,6 +1897,54 @@ Test(module, check_shows_init_refusal_with_route_position)
     }
 }
 
+Test(module, check_refuses_directory_and_empty_file)
+{
+    char text[1024], out[4096], path[256], empty[256];
+
+    make_work();
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module: { file: %s, handler: t_echo }\n",
+             work);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    expect_error_at(out, path, 3, "routes[0].module.file: ");
+
+    snprintf(empty, sizeof(empty), "%s/empty.so", work);
+    cr_assert_eq(hh_write_file(empty, ""), 0);
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module: { file: %s, handler: t_echo }\n",
+             empty);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    expect_error_at(out, path, 3, "routes[0].module.file: ");
+    cr_expect(strstr(out, empty) != NULL, "got: %s", out);
+}
+
+Test(module, check_survives_long_and_odd_refusals)
+{
+    char text[8192], out[8192], path[256], tm[512], big[3001];
+
+    built(tm, sizeof(tm), "t/modules/testmod.so");
+    memset(big, 'r', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module:\n"
+             "      file: %s\n"
+             "      handler: t_echo\n"
+             "      config: { refuse: \"%%s%%n%%s %s\" }\n",
+             tm, big);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    cr_expect(strstr(out, "refused: %s%n%s rrrr") != NULL, "got: %.300s", out);
+    cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line");
+}
+
 Test(module, check_rejects_bad_module_keys)
 {
     static const struct {
@@ -1895,6 +2001,23 @@ Test(module, worker_hooks_run_in_each_worker)
     wait_log("testmod: worker exit /crash", 2);
     cr_expect_eq(hh_wait_exit(&srv, WAIT_MS, &st), 0);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+}
+
+Test(module, worker_init_runs_as_the_configured_user)
+{
+    struct passwd *pw = getpwnam("nobody");
+    struct hh_response r;
+    char want[128];
+
+    if (geteuid() != 0 || pw == NULL)
+        cr_skip_test("needs root and a \"nobody\" user");
+    start_std(1, "user: nobody\n");
+    snprintf(want, sizeof(want), "base=set uid=%d", (int)pw->pw_uid);
+    wait_log(want, 1);
+    cr_expect_eq(hh_log_count(&srv, "uid=0"), 0, "a hook ran as root");
+    get("/echo/1", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
 }
 
 /* Start herd on yaml without waiting for workers to serve (hh_start

@@ -231,10 +231,10 @@ herd_module_worker_init(struct herd_module_config *cfg)
         herd_config_error(cfg, "worker refused: %s", refuse);
         return -1;
     }
-    herd_log(HERD_LOG_INFO, "testmod: worker init %s data=%s base=%s",
+    herd_log(HERD_LOG_INFO, "testmod: worker init %s data=%s base=%s uid=%d",
              herd_config_route(cfg),
              herd_config_data(cfg) ? (char *)herd_config_data(cfg) : "(null)",
-             herd_event_base() == NULL ? "null" : "set");
+             herd_event_base() == NULL ? "null" : "set", (int)geteuid());
     return 0;
 }
 
@@ -277,6 +277,9 @@ echo_build(struct herd_request *req, struct buf *b)
     buf_str(b, "reqid", herd_request_id(req));
     buf_str(b, "greeting", herd_config_get(cfg, "greeting"));
     buf_str(b, "nokey", herd_config_get(cfg, "nokey"));
+    if (herd_request_query(req, "cfgkey", NULL) != NULL)
+        buf_str(b, "cfgval",
+                herd_config_get(cfg, herd_request_query(req, "cfgkey", NULL)));
     buf_str(b, "route", herd_config_route(cfg));
     buf_str(b, "data", herd_config_data(cfg));
     buf_printf(b, "base=%s\n", herd_event_base() ? "set" : "null");
@@ -427,13 +430,28 @@ t_crash(struct herd_request *req)
     return HERD_DONE;
 }
 
+/*
+ * Exported on purpose: t_version calls it through the PLT, so that were
+ * herd to load modules RTLD_GLOBAL, a second copy (hot deploy, two files
+ * of one module) would call the first copy's and say the wrong version.
+ */
+const char *testmod_version_text(void);
+
+const char *
+testmod_version_text(void)
+{
+    return TESTMOD_VERSION == 1   ? "v1\n"
+           : TESTMOD_VERSION == 2 ? "v2\n"
+                                  : "v?\n";
+}
+
 /* Version 3 lacks t_version, for a reload that must fail. */
 #if TESTMOD_VERSION != 3
 int
 t_version(struct herd_request *req)
 {
     char body[16];
-    int n = snprintf(body, sizeof(body), "v%d\n", TESTMOD_VERSION);
+    int n = snprintf(body, sizeof(body), "%s", testmod_version_text());
 
     herd_respond(req, 200, body, (size_t)n);
     return HERD_DONE;
