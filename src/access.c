@@ -43,9 +43,9 @@ put_combined(struct herd_buf *out, const char *s, size_t len)
     return HERD_OK;
 }
 
-/* Append "name": and s[0..len) as a JSON string, or null when s is NULL. */
-static int
-put_json(struct herd_buf *out, const char *name, const char *s, size_t len)
+int
+herd_json_field(struct herd_buf *out, const char *name, const char *s,
+                size_t len)
 {
     char *p;
     size_t i;
@@ -139,25 +139,27 @@ format_json(struct herd_buf *out, const struct herd_access_entry *e,
                  tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
                  tm->tm_min, tm->tm_sec, (int)(e->when.tv_usec / 1000));
     if (herd_buf_append(out, line, (size_t)n) != HERD_OK ||
-        put_json(out, "client", e->client, strlen(e->client)) != HERD_OK ||
-        put_json(out, "id", e->id, e->idlen) != HERD_OK ||
-        put_json(out, "method", e->method, strlen(e->method)) != HERD_OK ||
-        put_json(out, "scheme", e->scheme, e->scheme ? strlen(e->scheme) : 0) !=
+        herd_json_field(out, "client", e->client, strlen(e->client)) !=
             HERD_OK ||
-        put_json(out, "target", e->target_len ? e->target : NULL,
-                 e->target_len) != HERD_OK ||
-        put_json(out, "version", version, version ? strlen(version) : 0) !=
-            HERD_OK)
+        herd_json_field(out, "id", e->id, e->idlen) != HERD_OK ||
+        herd_json_field(out, "method", e->method, strlen(e->method)) !=
+            HERD_OK ||
+        herd_json_field(out, "scheme", e->scheme,
+                        e->scheme ? strlen(e->scheme) : 0) != HERD_OK ||
+        herd_json_field(out, "target", e->target_len ? e->target : NULL,
+                        e->target_len) != HERD_OK ||
+        herd_json_field(out, "version", version,
+                        version ? strlen(version) : 0) != HERD_OK)
         return HERD_ERR;
     n = snprintf(line, sizeof(line),
                  ",\"status\":%d,\"bytes\":%" PRIu64
                  ",\"duration_us\":%" PRIu64,
                  e->status, e->bytes, e->duration_us);
     if (herd_buf_append(out, line, (size_t)n) != HERD_OK ||
-        put_json(out, "user_agent", e->ua_len ? e->ua : NULL, e->ua_len) !=
-            HERD_OK ||
-        put_json(out, "referer", e->referer_len ? e->referer : NULL,
-                 e->referer_len) != HERD_OK)
+        herd_json_field(out, "user_agent", e->ua_len ? e->ua : NULL,
+                        e->ua_len) != HERD_OK ||
+        herd_json_field(out, "referer", e->referer_len ? e->referer : NULL,
+                        e->referer_len) != HERD_OK)
         return HERD_ERR;
     n = snprintf(line, sizeof(line), ",\"slot\":%d}\n", e->slot);
     return herd_buf_append(out, line, (size_t)n);

@@ -56,6 +56,12 @@ struct herd_access_entry {
 int herd_access_format(struct herd_buf *out, enum herd_access_fmt fmt,
                        const struct herd_access_entry *e);
 
+/* Append ,"name": and s[0..len) as a JSON string (escaped as the json
+   format above), or null when s is NULL. HERD_OK, or HERD_ERR when out of
+   memory. */
+int herd_json_field(struct herd_buf *out, const char *name, const char *s,
+                    size_t len);
+
 /* One process's access log. Zeroed: off. */
 struct herd_access_log {
     int fd; /* -1: off */

@@ -102,10 +102,10 @@ struct herd_module_config {
     char **keys;         /* module.config, in file order */
     char **values;
     size_t nkeys;
-    const char *route;       /* the route's pattern (its herd_route_conf) */
-    struct herd_module *mod; /* loaded; the config's modules list owns it */
-    void *fn;                /* herd_handler_fn *, resolved at load */
-    void *data;              /* herd_config_set_data() */
+    const char *route;        /* the route's pattern (its herd_route_conf) */
+    struct herd_module *mod;  /* loaded; the config's modules list owns it */
+    void *fn;                 /* herd_handler_fn *, resolved at load */
+    void *data;               /* herd_config_set_data() */
     char error[HERD_ERR_LEN]; /* herd_config_error() */
     int worker_ready;         /* herd_module_worker_init succeeded here */
 };

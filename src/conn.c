@@ -137,7 +137,7 @@ struct herd_conn {
 
     uint64_t req_start_us; /* when the current request's first byte came */
 
-    unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
+    unsigned pp_pending : 1;     /* the PROXY header has yet to arrive */
     unsigned watching_close : 1; /* ev_closed is added */
     unsigned lingering : 1;
     unsigned closed : 1;
@@ -360,9 +360,9 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
         if (x != NULL)
             e.bytes = x->bytes;
         else
-            e.bytes = w->out.len - c->h.resp_start +
-                      (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off)
-                                       : 0);
+            e.bytes =
+                w->out.len - c->h.resp_start +
+                (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off) : 0);
         e.ua = id->ua;
         e.ua_len = id->ua_len;
         e.referer = id->referer;
@@ -819,8 +819,7 @@ hook_push(void *arg, const char *data, size_t len)
             c->out_off = 0;
         }
         if (herd_buf_append(&c->out, data, len) != HERD_OK) {
-            herd_log_error("out of memory queueing a response on fd %d",
-                           c->fd);
+            herd_log_error("out of memory queueing a response on fd %d", c->fd);
             return HERD_ERR;
         }
     }

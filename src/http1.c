@@ -118,8 +118,7 @@ route_is_module(struct herd_http1 *h)
         herd_uri_decode_path(path, plen, w->path.data, &dlen, NULL, 0) !=
             HERD_OK ||
         herd_router_match(w->routes.router, w->path.data, dlen,
-                          method_bit(h->parser.method),
-                          &m) != HERD_ROUTE_FOUND)
+                          method_bit(h->parser.method), &m) != HERD_ROUTE_FOUND)
         return 0;
     return ((const struct herd_handler *)m.data)->kind == HERD_HANDLER_MODULE;
 }
@@ -731,8 +730,8 @@ answer(struct herd_http1 *h, time_t now)
             break;
         case HERD_HANDLER_MODULE: {
             struct herd_request_args ra = {
-                h,     hd,     &m,  w->path.data, dlen, query,
-                qlen,  now,    r.ch, r.head_only,
+                h,     hd,   &m,  w->path.data, dlen,
+                query, qlen, now, r.ch,         r.head_only,
             };
 
             status = 500;

@@ -65,8 +65,8 @@ struct herd_http1_hooks {
     /* Like file, for len bytes of memory at p: release(rarg) once they
        are sent or the connection closes (release may be NULL). NULL: the
        owner cannot, and the bytes are copied into the output instead. */
-    int (*ref)(void *arg, const void *p, size_t len,
-               void (*release)(void *), void *rarg);
+    int (*ref)(void *arg, const void *p, size_t len, void (*release)(void *),
+               void *rarg);
     /* Who sent the current request (a module asks before it runs). */
     void (*identify)(void *arg, const struct herd_http1 *h,
                      struct herd_ident *id);
@@ -82,10 +82,10 @@ struct herd_http1_hooks {
 
 /* What a connection is doing, for the owner's timers. */
 enum herd_http1_state {
-    HERD_HTTP1_IDLE,    /* between requests: no byte of the next one yet */
-    HERD_HTTP1_HEAD,    /* a request head is arriving */
-    HERD_HTTP1_BODY,    /* the head is complete, the body is arriving */
-    HERD_HTTP1_CLOSING, /* no more requests: close once the output is out */
+    HERD_HTTP1_IDLE,     /* between requests: no byte of the next one yet */
+    HERD_HTTP1_HEAD,     /* a request head is arriving */
+    HERD_HTTP1_BODY,     /* the head is complete, the body is arriving */
+    HERD_HTTP1_CLOSING,  /* no more requests: close once the output is out */
     HERD_HTTP1_DEFERRED, /* a module answers later: wait for it */
 };
 
@@ -107,10 +107,10 @@ struct herd_http1 {
     /* Input being parsed: the worker's scratch or buf.data. */
     char *base;
     size_t len;
-    size_t msg_start;    /* where the current request begins in base */
-    size_t parse_off;    /* how far parsing got in base */
-    struct herd_buf buf; /* own input: what is left between reads */
-    struct herd_buf body; /* a module request's body, kept whole */
+    size_t msg_start;         /* where the current request begins in base */
+    size_t parse_off;         /* how far parsing got in base */
+    struct herd_buf buf;      /* own input: what is left between reads */
+    struct herd_buf body;     /* a module request's body, kept whole */
     struct herd_request *req; /* the deferred module request, or NULL */
 
     /* The current request. */

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "config.h"
 #include "master.h"
 
@@ -98,6 +99,22 @@ send_signal(const struct herd_config *cfg, const char *file, int sig,
     return 0;
 }
 
+/* herd -t: whether the log file spec names can be opened for appending. */
+static int
+test_log(const char *file, const char *key, const char *spec)
+{
+    struct herd_access_log l;
+    char err[HERD_ERR_LEN];
+
+    if (herd_access_open(&l, spec, HERD_ACCESS_COMBINED, err, sizeof(err)) !=
+        HERD_OK) {
+        fprintf(stderr, "%s: %s: %s\n", file, key, err);
+        return -1;
+    }
+    herd_access_close(&l);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,7 +174,13 @@ main(int argc, char **argv)
     }
     if (test) {
         /* Never bind: a probe socket joining the SO_REUSEPORT group of a
-           running server would take (and reset) its queued connections. */
+           running server would take (and reset) its queued connections.
+           The log files are opened (and created) as the server would. */
+        if (test_log(file, "log.error", cfg->log.error) != 0 ||
+            test_log(file, "log.access", cfg->log.access) != 0) {
+            herd_config_free(cfg);
+            return 1;
+        }
         printf("%s: configuration ok\n", file);
         herd_config_free(cfg);
         return 0;

@@ -84,7 +84,7 @@ struct slot_state {
     uint32_t restarts;
     int32_t last_exit;
     uint64_t backoff_ms;
-    int fatal; /* exited with HERD_EXIT_FATAL: wait for a reload */
+    int fatal;      /* exited with HERD_EXIT_FATAL: wait for a reload */
     char route[64]; /* the module route a crash interrupted, or "" */
     struct event *respawn;
 };

@@ -1,5 +1,6 @@
 /* metrics.c: /health and /metrics: the scoreboard as JSON and Prometheus. */
 #include "metrics.h"
+#include "access.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -91,7 +92,7 @@ herd_metrics_health(struct herd_buf *out, const struct herd_server_score *ss,
                  ",\"active_connections\":%" PRIu32
                  ",\"heartbeat_age_ms\":%" PRIu64 ",\"rss_bytes\":%" PRIu64
                  ",\"loop_lag_us\":%" PRIu64 ",\"restarts\":%" PRIu32
-                 ",\"last_exit\":%" PRId32 "}",
+                 ",\"last_exit\":%" PRId32,
                  i ? "," : "", i, live ? s->health.pid : 0,
                  live ? s->health.generation : 0, state_name(s->state),
                  live ? age(now_ms, s->started_ms) : 0,
@@ -100,6 +101,12 @@ herd_metrics_health(struct herd_buf *out, const struct herd_server_score *ss,
                  live ? age(now_ms, s->last_heartbeat_ms) : 0,
                  live ? s->health.rss_bytes : 0,
                  live ? s->health.loop_lag_us : 0, s->restarts, s->last_exit);
+        /* The module route the last crash interrupted, if any. */
+        if (rc == HERD_OK)
+            rc = herd_json_field(out, "last_crash_route", s->route,
+                                 strnlen(s->route, sizeof(s->route)));
+        if (rc == HERD_OK)
+            rc = put(out, "}");
     }
     if (rc == HERD_OK)
         rc = put(out, "]}\n");

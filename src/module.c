@@ -78,6 +78,36 @@ private_copy(const char *path, char *err, size_t errlen)
     return mfd;
 }
 
+/*
+ * The name the copy is loaded by, "/proc/self/fd/N", must not be one the
+ * process already loaded: dlopen hands back a library it has by that name
+ * without reading the file, and an old copy that could not be unloaded
+ * (-z nodelete, C++ unique symbols) may still hold a recycled fd's name.
+ * Move the copy to another descriptor until its name is free. Returns the
+ * descriptor (fd itself or its replacement), -1 when none was found.
+ */
+static int
+memfd_name_free(int fd, char *name, size_t namelen)
+{
+    void *old;
+    int i, next;
+
+    for (i = 0; i < 64; i++) {
+        snprintf(name, namelen, "/proc/self/fd/%d", fd);
+        old = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+        if (old == NULL)
+            return fd;
+        dlclose(old); /* RTLD_NOLOAD took a reference */
+        next = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+        close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+    }
+    close(fd);
+    return -1;
+}
+
 /* dlerror() names what dlopen was given; say the configured file instead. */
 static void
 dl_reason(char *err, size_t errlen, const char *file, const char *loaded)
@@ -111,8 +141,14 @@ module_open(const char *file, char *err, size_t errlen)
     if (mfd == -1)
         goto fail;
     if (mfd >= 0) {
-        m->memfd = mfd;
-        snprintf(loaded, sizeof(loaded), "/proc/self/fd/%d", mfd);
+        m->memfd = memfd_name_free(mfd, loaded, sizeof(loaded));
+        if (m->memfd < 0) {
+            herd_errf(err, errlen,
+                      "cannot load \"%s\": no free name for "
+                      "its copy",
+                      file);
+            goto fail;
+        }
     } else {
         /* dlopen searches the library path for a name without '/'. */
         snprintf(loaded, sizeof(loaded), "%s%s",
@@ -201,8 +237,8 @@ herd_module_run_init(struct herd_module_config *mc, char *err, size_t errlen)
 }
 
 int
-herd_module_worker_start(const struct herd_config *cfg,
-                         struct event_base *base, char *err, size_t errlen)
+herd_module_worker_start(const struct herd_config *cfg, struct event_base *base,
+                         char *err, size_t errlen)
 {
     size_t i;
 

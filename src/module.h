@@ -14,9 +14,9 @@ struct event_base;
    use it. */
 struct herd_module {
     struct herd_module *next;
-    char *file;  /* as configured */
-    void *dl;    /* dlopen(3) handle */
-    int memfd;   /* the private copy dlopen mapped; -1 when none */
+    char *file; /* as configured */
+    void *dl;   /* dlopen(3) handle */
+    int memfd;  /* the private copy dlopen mapped; -1 when none */
     int (*init)(struct herd_module_config *);
     int (*worker_init)(struct herd_module_config *);
     void (*worker_exit)(struct herd_module_config *);
@@ -58,8 +58,7 @@ int herd_module_run_init(struct herd_module_config *mc, char *err,
  * (the routes initialised before it are stopped again).
  */
 int herd_module_worker_start(const struct herd_config *cfg,
-                             struct event_base *base, char *err,
-                             size_t errlen);
+                             struct event_base *base, char *err, size_t errlen);
 
 /* In a worker that stops gracefully: herd_module_worker_exit for every
    module route whose worker_init succeeded, in reverse order. */

@@ -41,7 +41,8 @@ struct arena_block {
 #define ARENA_BLOCK 1024
 
 struct herd_request {
-    struct herd_http1 *h; /* NULL once cancelled */
+    struct herd_request *znext, *zprev; /* on the zombie list, once there */
+    struct herd_http1 *h;               /* NULL once cancelled */
     struct herd_worker *w;
     const struct herd_handler *hd;
     struct herd_module_config *mc;
@@ -88,7 +89,12 @@ struct herd_request {
     unsigned cancelled : 1; /* its connection is gone */
     unsigned chunked : 1;   /* the stream is chunked */
     unsigned dropped : 1;   /* the module was told to forget it */
+    unsigned zombie : 1;    /* cancelled, waiting for the module's call */
 };
+
+/* Cancelled requests a module still holds (no cancel callback): freed by
+   the module's late call, or when the worker ends. */
+static struct herd_request *zombies;
 
 /* The exchange of the last request answered while attached. */
 static struct herd_exchange sync_x;
@@ -137,6 +143,14 @@ request_free(struct herd_request *req)
 {
     struct arena_block *b, *next;
 
+    if (req->zombie) {
+        if (req->zprev != NULL)
+            req->zprev->znext = req->znext;
+        else
+            zombies = req->znext;
+        if (req->znext != NULL)
+            req->znext->zprev = req->zprev;
+    }
     for (b = req->arena; b != NULL; b = next) {
         next = b->next;
         free(b);
@@ -147,6 +161,19 @@ request_free(struct herd_request *req)
     free(req->own_path);
     free(req->own_slices);
     free(req);
+}
+
+/* Without a callback the module still holds req: its finishing call
+   frees it (request_late), or the worker's end does. */
+static void
+request_zombie(struct herd_request *req)
+{
+    req->zombie = 1;
+    req->zprev = NULL;
+    req->znext = zombies;
+    if (zombies != NULL)
+        zombies->zprev = req;
+    zombies = req;
 }
 
 /* ---- the engine's side ---- */
@@ -384,9 +411,8 @@ respond_error(struct herd_request *req, int status)
     struct herd_buf *out = request_out(req);
     size_t start = out->len;
 
-    if (herd_error_response_write(out, status,
-                                  request_now(req),
-                                  req->ch, NULL, req->head_only) != HERD_OK ||
+    if (herd_error_response_write(out, status, request_now(req), req->ch, NULL,
+                                  req->head_only) != HERD_OK ||
         herd_ident_add_header(out, start, req->ident.id, req->ident.idlen) !=
             HERD_OK) {
         out->len = start;
@@ -536,9 +562,17 @@ herd_request_cancel(struct herd_request *req)
         req->dropped = 1;
         cb(req, req->cancel_arg);
         request_free(req);
+    } else {
+        request_zombie(req);
     }
-    /* Without a callback the module still holds req: its finishing call
-       frees it (request_late). */
+}
+
+void
+herd_request_shutdown(void)
+{
+    while (zombies != NULL)
+        request_free(zombies);
+    herd_buf_free(&detached_out);
 }
 
 uint64_t
@@ -574,6 +608,7 @@ herd_request_expire(struct herd_request *req)
         return;
     }
     req->cancelled = 1; /* the module's late answer frees it */
+    request_zombie(req);
 }
 
 /* ---- herd.h: the request ---- */
@@ -732,8 +767,7 @@ herd_request_header(struct herd_request *req, const char *name)
         return NULL;
     n = strlen(name);
     for (i = 0; i < req->nheaders; i++) {
-        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name,
-                     n))
+        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name, n))
             continue;
         vlen = req->values[i].len;
         v = herd_framing_trim(req->head + req->values[i].off, &vlen);
@@ -751,8 +785,7 @@ herd_request_header(struct herd_request *req, const char *name)
     if (out == NULL)
         return NULL;
     for (i = 0, o = 0; i < req->nheaders; i++) {
-        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name,
-                     n))
+        if (!name_eq(req->head + req->names[i].off, req->names[i].len, name, n))
             continue;
         vlen = req->values[i].len;
         v = herd_framing_trim(req->head + req->values[i].off, &vlen);
@@ -806,8 +839,8 @@ herd_response_header(struct herd_request *req, const char *name,
                      const char *value)
 {
     static const char *const managed[] = {
-        "content-length", "transfer-encoding", "connection",
-        "date",           "server",            "x-request-id",
+        "content-length", "transfer-encoding", "connection", "date",
+        "server",         "x-request-id",
     };
     size_t i, n, vlen;
 
@@ -856,8 +889,7 @@ herd_response_header(struct herd_request *req, const char *name,
 }
 
 int
-herd_respond(struct herd_request *req, int status, const void *body,
-             size_t len)
+herd_respond(struct herd_request *req, int status, const void *body, size_t len)
 {
     if (req != NULL && req->cancelled)
         return request_late(req);
@@ -900,8 +932,9 @@ herd_respond_json(struct herd_request *req, int status, const char *json)
         errno = EALREADY;
         return -1;
     }
-    if (json == NULL) {
-        errno = EINVAL;
+    if (json == NULL || !status_valid(status) ||
+        (!status_has_body(status) && json[0] != '\0')) {
+        errno = EINVAL; /* refused before anything is added to req */
         return -1;
     }
     if (!req->has_type &&
@@ -938,8 +971,7 @@ herd_stream_begin(struct herd_request *req, int status)
     }
     out = request_out(req);
     start = out->len;
-    if (head_write(req, out, status, request_now(req),
-                   framing) != HERD_OK) {
+    if (head_write(req, out, status, request_now(req), framing) != HERD_OK) {
         out->len = start;
         errno = ENOMEM;
         return -1;
@@ -970,9 +1002,9 @@ herd_stream_write(struct herd_request *req, const void *data, size_t len)
     }
     if (len == 0 || req->head_only)
         return 0;
-    if (req->attached ? req->w->out.len > HERD_STREAM_MAX_PENDING
-                      : req->h->hooks->push(req->h->arg, NULL, 0) ==
-                            HERD_AGAIN) {
+    if (req->attached
+            ? req->w->out.len > HERD_STREAM_MAX_PENDING
+            : req->h->hooks->push(req->h->arg, NULL, 0) == HERD_AGAIN) {
         errno = ENOBUFS;
         return -1;
     }

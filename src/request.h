@@ -58,4 +58,7 @@ uint64_t herd_request_wait_ms(const struct herd_request *req);
 /* module.timeout passed: cancel the request and answer 504. */
 void herd_request_expire(struct herd_request *req);
 
+/* The worker ends: free what modules never finished. */
+void herd_request_shutdown(void);
+
 #endif

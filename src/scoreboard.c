@@ -216,8 +216,8 @@ herd_activity_create(char *err, size_t errlen)
     size_t size = (sizeof(struct herd_activity) + page - 1) / page * page;
     struct herd_activity *a;
 
-    a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-             -1, 0);
+    a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+             0);
     if (a == MAP_FAILED) {
         snprintf(err, errlen, "mmap(%zu) for the activity records failed: %s",
                  size, strerror(errno));

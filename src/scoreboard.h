@@ -110,8 +110,8 @@ void herd_activity_set(struct herd_activity *a, size_t slot, uint32_t pid,
 
 /* Master: what slot's worker pid was running, into out ("" when nothing
    or when the record is another worker's). */
-void herd_activity_get(const struct herd_activity *a, size_t slot,
-                       uint32_t pid, char *out, size_t outlen);
+void herd_activity_get(const struct herd_activity *a, size_t slot, uint32_t pid,
+                       char *out, size_t outlen);
 
 /* Unmap. Accepts NULL. */
 void herd_activity_destroy(struct herd_activity *a);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "module.h"
+#include "request.h"
 #include "scoreboard.h"
 #include "util.h"
 
@@ -58,8 +59,8 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
         }
         if (rc->handler == HERD_HANDLER_MODULE) {
             const struct herd_module_config *mc = &rc->u.module;
-            size_t n = strlen(rc->path) + strlen(mc->file) +
-                       strlen(mc->handler) + 8;
+            size_t n =
+                strlen(rc->path) + strlen(mc->file) + strlen(mc->handler) + 8;
 
             routes->has_modules = 1;
             h->running = malloc(n);
@@ -660,8 +661,7 @@ herd_worker_run(const struct herd_worker_args *args)
         status = HERD_EXIT_FATAL;
         goto done;
     }
-    if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) !=
-        HERD_OK) {
+    if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) != HERD_OK) {
         herd_log_error("%s: cannot serve", err);
         status = HERD_EXIT_FATAL;
         goto done;
@@ -673,6 +673,7 @@ herd_worker_run(const struct herd_worker_args *args)
     /* Deferred requests are cancelled before their modules stop. */
     herd_conn_close_all(&w);
     herd_module_worker_stop(w.cfg);
+    herd_request_shutdown();
     /* The last counters, so that the server's totals lose nothing. */
     report(&w, HERD_MSG_HEALTH);
     herd_log_info("exiting after %llu request(s)",

@@ -62,6 +62,38 @@ Test(cli, check_bad_file_names_line_and_column)
     cr_expect_str_eq(out, expect);
 }
 
+Test(cli, check_opens_the_log_files)
+{
+    char out[4096], expect[512], yaml[512], logfile[160];
+    char *argv[] = {"herd", "-t", "-c", path, NULL};
+
+    cr_assert_eq(hh_write_file(path, "log:\n"
+                                     "  access: /nonexistent/dir/a.log\n"),
+                 0);
+    cr_expect_eq(hh_run(argv, out, sizeof(out)), 1);
+    snprintf(expect, sizeof(expect),
+             "%s: log.access: open(\"/nonexistent/dir/a.log\") failed (2: "
+             "No such file or directory)\n",
+             path);
+    cr_expect_str_eq(out, expect);
+
+    cr_assert_eq(hh_write_file(path, "log:\n"
+                                     "  error: /nonexistent/dir/e.log\n"),
+                 0);
+    cr_expect_eq(hh_run(argv, out, sizeof(out)), 1);
+    cr_expect(strstr(out, "log.error: open(\"/nonexistent/dir/e.log\")") !=
+                  NULL,
+              "got: %s", out);
+
+    /* A writable path is created, as the server would. */
+    snprintf(logfile, sizeof(logfile), "%s/access.log", dir);
+    snprintf(yaml, sizeof(yaml), "log:\n  access: %s\n", logfile);
+    cr_assert_eq(hh_write_file(path, yaml), 0);
+    cr_expect_eq(hh_run(argv, out, sizeof(out)), 0, "got: %s", out);
+    cr_expect_eq(access(logfile, F_OK), 0);
+    unlink(logfile);
+}
+
 Test(cli, check_missing_file)
 {
     char out[4096];

@@ -696,7 +696,7 @@ Test(config_errors, unknown_key_lists_known_ones)
     error_is("routes: [{ path: /, respond: {}, events: {} }]\n",
              "herd.yaml:1:34: routes[0]: unknown key \"events\" (expected "
              "one of: path, methods, respond, health, metrics, static, "
-             "redirect)");
+             "redirect, module)");
 }
 
 Test(config_errors, wrong_types)
@@ -997,7 +997,7 @@ Test(config_errors, missing_handler)
 {
     error_is("routes:\n  - path: /\n    methods: [GET]\n",
              "herd.yaml:2:5: routes[0]: missing handler (expected one of: "
-             "respond, health, metrics, static, redirect)");
+             "respond, health, metrics, static, redirect, module)");
 }
 
 Test(config_errors, two_handlers)
@@ -1657,4 +1657,72 @@ Test(config_errors, redirect_route)
     error_is("routes:\n  - { path: /u, redirect: { status: 301 } }\n",
              "herd.yaml:2:27: routes[0].redirect: missing required key "
              "\"to\"");
+}
+
+/* ---- module routes: what can be checked without loading real code ---- */
+
+Test(config_module, missing_file_is_an_error_at_its_position)
+{
+    error_is("routes:\n  - path: /m\n    module:\n"
+             "      file: /nonexistent/m.so\n      handler: h\n",
+             "herd.yaml:4:13: routes[0].module.file: cannot open "
+             "\"/nonexistent/m.so\": No such file or directory");
+}
+
+Test(config_module, a_file_that_is_no_module)
+{
+    char dir[] = "/tmp/herd-cfgmod-XXXXXX", path[64], yaml[256], err[1024];
+    struct herd_config *cfg = NULL;
+    FILE *f;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/text.so", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("not an ELF file\n", f);
+    fclose(f);
+    snprintf(yaml, sizeof(yaml),
+             "routes:\n  - path: /m\n    module: { file: %s, handler: h }\n",
+             path);
+    cr_assert_eq(herd_config_load_string("herd.yaml", yaml, strlen(yaml), &cfg,
+                                         err, sizeof(err)),
+                 HERD_ERR);
+    cr_expect(strstr(err, "herd.yaml:3:21: routes[0].module.file: cannot "
+                          "load \"") == err,
+              "got: %s", err);
+    cr_expect(strstr(err, "text.so\": ") != NULL, "got: %s", err);
+    /* dlerror's own words, about the configured name, not the copy. */
+    cr_expect(strstr(err, "/proc/self/fd") == NULL, "got: %s", err);
+    unlink(path);
+    rmdir(dir);
+}
+
+Test(config_module, file_and_handler_are_required)
+{
+    error_is("routes:\n  - path: /m\n    module: { handler: h }\n",
+             "herd.yaml:3:13: routes[0].module: missing required key "
+             "\"file\"");
+    error_is("routes:\n  - path: /m\n    module: { file: x.so }\n",
+             "herd.yaml:3:13: routes[0].module: missing required key "
+             "\"handler\"");
+}
+
+Test(config_module, config_values_are_scalars)
+{
+    error_is("routes:\n  - path: /m\n    module:\n      file: x.so\n"
+             "      handler: h\n      config: { db: [a, b] }\n",
+             "herd.yaml:6:21: routes[0].module.config.db: expected a scalar "
+             "(a string, number or boolean), got a list");
+    error_is("routes:\n  - path: /m\n    module:\n      file: x.so\n"
+             "      handler: h\n      config: [a]\n",
+             "herd.yaml:6:15: routes[0].module.config: expected a mapping of "
+             "names to values, got a list");
+}
+
+Test(config_module, timeout_has_bounds)
+{
+    error_is("routes:\n  - path: /m\n    module:\n      file: x.so\n"
+             "      handler: h\n      timeout: 0s\n",
+             "herd.yaml:6:16: routes[0].module.timeout: 0s is out of range "
+             "(1ms..1d)");
 }

@@ -1,5 +1,6 @@
 /* test_metrics.c: unit tests for the /health JSON and /metrics text. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonv.h"
@@ -80,6 +81,24 @@ Test(metrics, health_json)
     b.len = 0;
     cr_assert_eq(herd_metrics_health(&b, &ss, slots, 2, 5000, &ok), HERD_OK);
     cr_expect_eq(ok, 1, "2 ready meets min_ready 2");
+    herd_buf_free(&b);
+}
+
+Test(metrics, health_says_which_route_a_crash_interrupted)
+{
+    struct herd_buf b = {0};
+    int ok = -1;
+
+    slots[1].last_exit = -11;
+    snprintf(slots[1].route, sizeof(slots[1].route), "%s",
+             "/crash (t\"m.so:crash)");
+    cr_assert_eq(herd_metrics_health(&b, &ss, slots, 0, 5000, &ok), HERD_OK);
+    cr_assert_eq(jv_object(b.data, b.len), 0, "%.*s", (int)b.len, b.data);
+    cr_expect(has(&b, "\"last_exit\":-11,\"last_crash_route\":"
+                      "\"/crash (t\\\"m.so:crash)\"}"),
+              "%.*s", (int)b.len, b.data);
+    cr_expect(has(&b, "\"last_exit\":0,\"last_crash_route\":\"\"}"), "%.*s",
+              (int)b.len, b.data);
     herd_buf_free(&b);
 }
 
