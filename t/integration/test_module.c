@@ -103,6 +103,7 @@ start_std(int workers, const char *extra)
         "%s%s%s"
         "routes:\n"
         "  - { path: /, respond: { body: ok } }\n"
+        "  - { path: /health, health: {} }\n"
         "  - { path: /hello, module: { file: %s, handler: hello } }\n"
         "  - path: /echo/:id\n"
         "    methods: [GET, POST, PUT]\n"
@@ -1728,6 +1729,18 @@ Test(module, crash_kills_only_its_worker_which_is_respawned)
         cr_expect_eq(r.status, 200, "request %d after the respawn", i);
         hh_response_free(&r);
     }
+    /* /health names the route the slot's last crash interrupted. */
+    get("/health", &r);
+    snprintf(want, sizeof(want), "\"slot\":%d,", slot);
+    {
+        const char *o = strstr(r.body, want);
+
+        cr_expect(o != NULL &&
+                      strstr(o, "\"last_exit\":-11,"
+                                "\"last_crash_route\":\"/crash") != NULL,
+                  "health: %s", r.body);
+    }
+    hh_response_free(&r);
     /* A crash is not a graceful exit. */
     cr_expect_eq(hh_log_count(&srv, "testmod: worker exit"), 0);
     /* The new worker ran its init hook. */
@@ -1754,6 +1767,11 @@ Test(module, crash_after_handler_returned_names_no_route)
     log_line(want, line, sizeof(line));
     cr_expect(strstr(line, "while running") == NULL, "stale route: %s", line);
     wait_log("serving (slot 0,", 2);
+    get("/health", &r);
+    cr_expect(strstr(r.body, "\"last_exit\":-6,\"last_crash_route\":\"\"") !=
+                  NULL,
+              "health: %s", r.body);
+    hh_response_free(&r);
 }
 
 /* ---- configuration errors (herd -t) ---- */
