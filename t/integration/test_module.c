@@ -82,7 +82,11 @@ static const struct {
     {"/version", "t_version", "", ""},
     {"/cancelresp", "t_cancel_responds", ", timeout: 200ms", ""},
     {"/cancelresp2", "t_cancel_responds", "", ""},
+    {"/abandon", "t_abandon", ", timeout: 200ms", ""},
 };
+
+/* More keys for the log mapping start_std writes ("" for none). */
+static const char *std_log_keys = "";
 
 /*
  * Start herd with workers workers on every testmod handler, hello.so on
@@ -124,7 +128,8 @@ start_std(int workers, const char *extra)
             routes[i].route_extra);
         cr_assert_lt(used, sizeof(yaml));
     }
-    cr_assert_eq(hh_start(&srv, yaml, workers), 0, "herd did not start");
+    cr_assert_eq(hh_start_log(&srv, yaml, workers, std_log_keys), 0,
+                 "herd did not start");
 }
 
 static char *log_text(void);
@@ -1382,6 +1387,111 @@ Test(module, respond_from_cancel_callback_is_refused)
     cr_expect_eq(r.status, 200);
     hh_response_free(&r);
     cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+}
+
+/* Poll path (up to WAIT_MS) until it holds text; its content then, in
+   a malloc'd string (free it). */
+static char *
+wait_file_text(const char *path, const char *text)
+{
+    long deadline = now_ms() + WAIT_MS;
+    char *got = NULL;
+
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        size_t len = 0, n;
+        char chunk[4096];
+
+        free(got);
+        got = calloc(1, 1);
+        cr_assert_not_null(got);
+        if (f != NULL) {
+            while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+                got = realloc(got, len + n + 1);
+                cr_assert_not_null(got);
+                memcpy(got + len, chunk, n);
+                len += n;
+                got[len] = '\0';
+            }
+            fclose(f);
+        }
+        if (strstr(got, text) != NULL || now_ms() > deadline)
+            return got;
+        sleep_ms(20);
+    }
+}
+
+Test(module, access_log_records_module_outcomes)
+{
+    struct hh_response r;
+    char keys[300], path[256], *log, line[256];
+    int fd;
+
+    make_work();
+    snprintf(path, sizeof(path), "%s/access.log", work);
+    snprintf(keys, sizeof(keys), "access: %s", path);
+    std_log_keys = keys;
+    start_std(1, "");
+    get("/defer?ms=10&tag=a", &r);
+    hh_response_free(&r);
+    get("/never", &r);
+    hh_response_free(&r);
+    get("/nothing", &r);
+    hh_response_free(&r);
+    get("/ref", &r);
+    hh_response_free(&r);
+    get("/stream?n=3&size=10", &r);
+    hh_response_free(&r);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd, "GET /defer?ms=30000&tag=gone HTTP/1.1\r\nHost: x\r\n\r\n",
+                0),
+        0);
+    wait_log("testmod: deferred defer ", 2);
+    close(fd);
+    wait_log("testmod: cancelled defer ", 1);
+    log = wait_file_text(path, "tag=gone HTTP/1.1\" ");
+    cr_expect(strstr(log, "\"GET /defer?ms=10&tag=a HTTP/1.1\" 200 ") != NULL,
+              "%s", log);
+    cr_expect(strstr(log, "\"GET /never HTTP/1.1\" 504 ") != NULL, "%s", log);
+    cr_expect(strstr(log, "\"GET /nothing HTTP/1.1\" 500 ") != NULL, "%s", log);
+    cr_expect(strstr(log, "\"GET /stream?n=3&size=10 HTTP/1.1\" 200 ") != NULL,
+              "%s", log);
+    cr_expect(strstr(log, "\"GET /defer?ms=30000&tag=gone HTTP/1.1\" 499 ") !=
+                  NULL,
+              "%s", log);
+    {
+        const char *p = strstr(log, "\"GET /ref HTTP/1.1\" 200 ");
+        unsigned long bytes = 0;
+
+        cr_expect(p != NULL, "%s", log);
+        if (p != NULL) {
+            sscanf(p + strlen("\"GET /ref HTTP/1.1\" 200 "), "%lu", &bytes);
+            snprintf(line, sizeof(line), "%.80s", p);
+            cr_expect_geq(bytes, 1048576, "%s", line);
+        }
+    }
+    free(log);
+}
+
+Test(module, abandoned_request_is_freed_by_exit)
+{
+    struct hh_response r;
+    char want[128];
+    pid_t w0;
+
+    start_std(1, "");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    get("/abandon", &r);
+    cr_expect_eq(r.status, 504);
+    hh_response_free(&r);
+    /* The module never finishes it: herd frees it when the worker ends
+       (a sanitizer build would exit non-zero on the leak). */
+    cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+    snprintf(want, sizeof(want), "worker 0 (pid %d) exited with status 0",
+             (int)w0);
+    wait_log(want, 1);
 }
 
 /* ---- streams ---- */

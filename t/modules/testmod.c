@@ -29,6 +29,7 @@ int t_defer(struct herd_request *req);
 int t_never(struct herd_request *req);
 int t_late(struct herd_request *req);
 int t_cancel_responds(struct herd_request *req);
+int t_abandon(struct herd_request *req);
 int t_stream(struct herd_request *req);
 int t_flood(struct herd_request *req);
 int t_ref(struct herd_request *req);
@@ -624,6 +625,15 @@ t_cancel_responds(struct herd_request *req)
     herd_request_on_cancel(req, cancel_responds, NULL);
     herd_log(HERD_LOG_INFO, "testmod: deferred cancel_responds %s",
              herd_request_id(req));
+    return HERD_DEFER;
+}
+
+/* Defers with no cancel callback and never finishes req: herd must
+   still free it, at the latest when the worker ends. */
+int
+t_abandon(struct herd_request *req)
+{
+    herd_log(HERD_LOG_INFO, "testmod: abandoned %s", herd_request_id(req));
     return HERD_DEFER;
 }
 
