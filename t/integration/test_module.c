@@ -512,6 +512,65 @@ Test(module, two_copies_of_a_module_stay_apart)
     hh_response_free(&r);
 }
 
+Test(module, absolute_form_target)
+{
+    struct hh_response r;
+
+    start_std(1, "");
+    request("GET http://example.com/echo/9?q=abs&x=%41 HTTP/1.1\r\n"
+            "Host: example.com\r\n\r\n",
+            &r);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    expect_field(r.body, "path", "/echo/9");
+    expect_field(r.body, "param_id", "9");
+    expect_field(r.body, "q", "abs");
+    expect_field(r.body, "qs", "q=abs&x=%41");
+    hh_response_free(&r);
+}
+
+Test(module, odd_handler_returns)
+{
+    struct hh_response r;
+    char *want;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         /* responded, then HERD_DEFER: the answer stands */
+                         "GET /status?s=201&n=2&defer=1 HTTP/1.1\r\nHost: x\r\n"
+                         "\r\n"
+                         /* an unknown return value, no response: 500 */
+                         "GET /nothing?rc=7 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         /* a stream left open by HERD_DONE: herd ends it */
+                         "GET /stream?n=2&sync=5&noend=1 HTTP/1.1\r\n"
+                         "Host: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 201);
+    cr_expect_str_eq(r.body, "xx");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 500);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    want = stream_body(2, 10);
+    cr_expect_str_eq(r.body, want);
+    free(want);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    close(fd);
+    /* Logged, naming the handler. */
+    wait_log("t_nothing", 1);
+}
+
 Test(module, head_reaches_handler_as_get)
 {
     struct hh_response r, g;
@@ -852,6 +911,8 @@ Test(module, handler_that_does_not_respond_gets_500)
     get("/nothing", &r);
     cr_expect_eq(r.status, 500);
     hh_response_free(&r);
+    /* Logged, naming the handler. */
+    wait_log("t_nothing", 1);
     /* The connection and the worker go on. */
     fd = hh_connect(&srv);
     cr_assert_geq(fd, 0);

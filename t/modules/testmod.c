@@ -354,7 +354,7 @@ t_headers(struct herd_request *req)
 /*
  * Respond with status ?s and a body of ?n 'x' bytes; when herd refuses
  * that, respond 200 "refused ERRNO" instead (a refused call leaves req
- * unfinished).
+ * unfinished). ?defer=1 returns HERD_DEFER after responding.
  */
 int
 t_status(struct herd_request *req)
@@ -368,7 +368,7 @@ t_status(struct herd_request *req)
     memset(body, 'x', sizeof(body));
     errno = 0;
     if (herd_respond(req, (int)s, n ? body : NULL, n) == 0)
-        return HERD_DONE;
+        return query_num(req, "defer", 0) ? HERD_DEFER : HERD_DONE;
     len = snprintf(msg, sizeof(msg), "refused %s\n", errname(errno));
     herd_respond(req, 200, msg, (size_t)len);
     return HERD_DONE;
@@ -408,12 +408,11 @@ t_ref(struct herd_request *req)
     return HERD_DONE;
 }
 
-/* Forgets to respond: herd must answer 500. */
+/* Forgets to respond, returning ?rc (HERD_DONE): herd must answer 500. */
 int
 t_nothing(struct herd_request *req)
 {
-    (void)req;
-    return HERD_DONE;
+    return (int)query_num(req, "rc", HERD_DONE);
 }
 
 /*
@@ -724,7 +723,8 @@ stream_fire(evutil_socket_t fd, short what, void *arg)
  * handler, the others from a timer every ?gap ms (5). ?check=1 logs how
  * herd answers calls that are too late once the stream has begun;
  * ?nocancel=1 registers no cancel callback; ?late=MS defers without
- * beginning and begins the stream from the timer MS later.
+ * beginning and begins the stream from the timer MS later; ?noend=1
+ * returns HERD_DONE without herd_stream_end (all chunks sync only).
  */
 int
 t_stream(struct herd_request *req)
@@ -786,7 +786,8 @@ t_stream(struct herd_request *req)
             herd_log(HERD_LOG_ERROR, "testmod: stream write: %s",
                      errname(errno));
     if (s->i >= s->n) {
-        herd_stream_end(req);
+        if (!query_num(req, "noend", 0))
+            herd_stream_end(req);
         stream_free(s);
         return HERD_DONE;
     }
