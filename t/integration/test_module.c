@@ -2464,49 +2464,6 @@ Test(module, reload_with_broken_module_keeps_generation)
     wait_version("v2\n");
 }
 
-/* ---- building a module ---- */
-
-Test(module, pkg_config_builds_hello)
-{
-    struct hh_response r;
-    char cmd[2048], cflags[1024], so[256], yaml[1024];
-    FILE *p;
-    size_t n;
-    int rc;
-
-    make_work();
-    snprintf(cmd, sizeof(cmd),
-             "PKG_CONFIG_PATH='%s' pkg-config --cflags herd 2>&1",
-             env("HERD_BUILDDIR"));
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    n = fread(cflags, 1, sizeof(cflags) - 1, p);
-    cflags[n] = '\0';
-    rc = pclose(p);
-    cr_assert_eq(rc, 0, "pkg-config failed: %s", cflags);
-    cflags[strcspn(cflags, "\n")] = '\0';
-    cr_expect(strstr(cflags, "-I") != NULL, "cflags: %s", cflags);
-
-    snprintf(so, sizeof(so), "%s/hello.so", work);
-    snprintf(cmd, sizeof(cmd),
-             "%s -shared -fPIC %s -Wall -Wextra -Werror -o '%s' "
-             "'%s/examples/hello/hello.c'",
-             env("HERD_CC"), cflags, so, env("HERD_SRCDIR"));
-    rc = system(cmd);
-    cr_assert_eq(rc, 0, "failed: %s", cmd);
-
-    snprintf(yaml, sizeof(yaml),
-             "workers: 1\n"
-             "routes:\n"
-             "  - { path: /hello, module: { file: %s, handler: hello } }\n",
-             so);
-    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd did not start");
-    get("/hello", &r);
-    cr_expect_eq(r.status, 200);
-    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
-    hh_response_free(&r);
-}
-
 Test(module, relative_module_file_is_from_working_directory)
 {
     struct hh_response r;
@@ -2672,5 +2629,48 @@ Test(module, reload_queued_behind_failing_reload_succeeds)
     cr_expect_eq(hh_log_count(&srv, "reload failed"), 1);
     get("/echo/1", &r);
     expect_field(r.body, "greeting", "fixed");
+    hh_response_free(&r);
+}
+
+/* ---- building a module ---- */
+
+Test(module, pkg_config_builds_hello)
+{
+    struct hh_response r;
+    char cmd[2048], cflags[1024], so[256], yaml[1024];
+    FILE *p;
+    size_t n;
+    int rc;
+
+    make_work();
+    snprintf(cmd, sizeof(cmd),
+             "PKG_CONFIG_PATH='%s' pkg-config --cflags herd 2>&1",
+             env("HERD_BUILDDIR"));
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    n = fread(cflags, 1, sizeof(cflags) - 1, p);
+    cflags[n] = '\0';
+    rc = pclose(p);
+    cr_assert_eq(rc, 0, "pkg-config failed: %s", cflags);
+    cflags[strcspn(cflags, "\n")] = '\0';
+    cr_expect(strstr(cflags, "-I") != NULL, "cflags: %s", cflags);
+
+    snprintf(so, sizeof(so), "%s/hello.so", work);
+    snprintf(cmd, sizeof(cmd),
+             "%s -shared -fPIC %s -Wall -Wextra -Werror -o '%s' "
+             "'%s/examples/hello/hello.c'",
+             env("HERD_CC"), cflags, so, env("HERD_SRCDIR"));
+    rc = system(cmd);
+    cr_assert_eq(rc, 0, "failed: %s", cmd);
+
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "routes:\n"
+             "  - { path: /hello, module: { file: %s, handler: hello } }\n",
+             so);
+    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd did not start");
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
     hh_response_free(&r);
 }
