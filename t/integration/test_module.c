@@ -1213,6 +1213,23 @@ Test(module, deferred_head_and_http10)
     cr_expect(hh_closed(fd, 2000), "HTTP/1.0 connection left open");
     hh_response_free(&r);
     close(fd);
+
+    /* HTTP/1.0 keep-alive: answered later, the connection goes on. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /defer?ms=50&tag=ka HTTP/1.0\r\n"
+                         "Connection: keep-alive\r\n\r\n"
+                         "GET /hello HTTP/1.0\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "deferred ka\n");
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0, "keep-alive not kept");
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    close(fd);
 }
 
 Test(module, disconnect_with_pipelined_requests_behind_deferred_one)
@@ -1599,6 +1616,24 @@ Test(module, stream_is_chunked_for_http11)
     cr_expect_eq(r.status, 200);
     cr_expect_eq(r.body_len, 0);
     hh_response_free(&r);
+
+    /* Writes of no bytes are no-ops, not a last chunk. */
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "GET /stream?n=3&size=0&sync=1 HTTP/1.1\r\n"
+                         "Host: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, 0);
+    hh_response_free(&r);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n");
+    hh_response_free(&r);
+    close(fd);
 }
 
 Test(module, stream_is_close_delimited_for_http10)
