@@ -2169,6 +2169,39 @@ Test(module, check_survives_long_and_odd_refusals)
     cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "not one line");
 }
 
+/* A module that calls a herd function outside herd.h: herd exports only
+   herd.h's, so the module cannot load (RTLD_NOW says so at load). */
+Test(module, check_refuses_module_using_herd_internals)
+{
+    static const char src[] =
+        "#include <herd.h>\n"
+        "int herd_buf_append(void *b, const void *d, unsigned long n);\n"
+        "int bad(struct herd_request *req);\n"
+        "int bad(struct herd_request *req)\n"
+        "{\n"
+        "    herd_buf_append(0, 0, 0);\n"
+        "    return herd_respond(req, 200, 0, 0) ? 0 : 0;\n"
+        "}\n";
+    char c[256], so[256], cmd[1024], text[1024], out[4096], path[256];
+
+    make_work();
+    snprintf(c, sizeof(c), "%s/bad.c", work);
+    snprintf(so, sizeof(so), "%s/bad.so", work);
+    cr_assert_eq(hh_write_file(c, src), 0);
+    snprintf(cmd, sizeof(cmd), "%s -shared -fPIC -I'%s/src' -o '%s' '%s'",
+             env("HERD_CC"), env("HERD_SRCDIR"), so, c);
+    cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
+    snprintf(text, sizeof(text),
+             "routes:\n"
+             "  - path: /a\n"
+             "    module: { file: %s, handler: bad }\n",
+             so);
+    cr_expect_eq(check_conf(text, out, sizeof(out), path, sizeof(path)), 1,
+                 "%s", out);
+    expect_error_at(out, path, 3, "routes[0].module.file: ");
+    cr_expect(strstr(out, "herd_buf_append") != NULL, "got: %s", out);
+}
+
 Test(module, check_rejects_bad_module_keys)
 {
     static const struct {
