@@ -30,6 +30,8 @@ int t_never(struct herd_request *req);
 int t_late(struct herd_request *req);
 int t_cancel_responds(struct herd_request *req);
 int t_abandon(struct herd_request *req);
+int t_sub(struct herd_request *req);
+int t_pub(struct herd_request *req);
 int t_stream(struct herd_request *req);
 int t_flood(struct herd_request *req);
 int t_ref(struct herd_request *req);
@@ -634,6 +636,82 @@ t_abandon(struct herd_request *req)
 {
     herd_log(HERD_LOG_INFO, "testmod: abandoned %s", herd_request_id(req));
     return HERD_DEFER;
+}
+
+/* ---- publish / subscribe: streams written from other requests ---- */
+
+/* The worker's subscribers: streamed requests t_pub writes to. */
+struct sub {
+    struct herd_request *req;
+    struct sub *next;
+};
+static struct sub *subs;
+
+static void
+sub_unlink(struct sub *gone)
+{
+    struct sub **pp;
+
+    for (pp = &subs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == gone) {
+            *pp = gone->next;
+            break;
+        }
+    }
+    free(gone);
+}
+
+static void
+sub_cancel(struct herd_request *req, void *arg)
+{
+    herd_log(HERD_LOG_INFO, "testmod: unsubscribed %s", herd_request_id(req));
+    sub_unlink(arg);
+}
+
+/* Begins a stream and waits for t_pub to write to it or end it. */
+int
+t_sub(struct herd_request *req)
+{
+    struct sub *sb = calloc(1, sizeof(*sb));
+
+    if (sb == NULL || herd_stream_begin(req, 200) != 0) {
+        free(sb);
+        herd_respond(req, 500, "no stream\n", 10);
+        return HERD_DONE;
+    }
+    sb->req = req;
+    sb->next = subs;
+    subs = sb;
+    herd_request_on_cancel(req, sub_cancel, sb);
+    herd_log(HERD_LOG_INFO, "testmod: subscribed %s", herd_request_id(req));
+    return HERD_DEFER;
+}
+
+/* Writes ?msg and a newline to every subscriber (and with ?end=1 ends
+   their streams), from this request's handler; answers "published N". */
+int
+t_pub(struct herd_request *req)
+{
+    const char *msg = herd_request_query(req, "msg", NULL);
+    int end = query_num(req, "end", 0) != 0, n = 0, failed = 0, len;
+    struct sub *sb, *next;
+    char body[64];
+
+    for (sb = subs; sb != NULL; sb = next) {
+        next = sb->next;
+        if (msg != NULL && (herd_stream_write(sb->req, msg, strlen(msg)) != 0 ||
+                            herd_stream_write(sb->req, "\n", 1) != 0))
+            failed++;
+        n++;
+        if (end) {
+            if (herd_stream_end(sb->req) != 0)
+                failed++;
+            sub_unlink(sb);
+        }
+    }
+    len = snprintf(body, sizeof(body), "published %d failed %d\n", n, failed);
+    herd_respond(req, 200, body, (size_t)len);
+    return HERD_DONE;
 }
 
 /* ---- streams ---- */
