@@ -1068,8 +1068,17 @@ Test(module, module_timeout_cancels_and_answers_504)
     took = now_ms() - t0;
     cr_expect_eq(r.status, 504);
     cr_expect_geq(took, 290, "504 after %ld ms, timeout is 300ms", took);
-    hh_response_free(&r);
     wait_log("testmod: cancelled never ", 1);
+    /* The 504 carries the id the module saw. */
+    {
+        char line[256], want[200];
+
+        log_line("testmod: cancelled never ", line, sizeof(line));
+        snprintf(want, sizeof(want), "testmod: cancelled never %s",
+                 hdr(&r, "X-Request-Id"));
+        cr_expect_str_eq(line, want);
+    }
+    hh_response_free(&r);
     /* The pipelined request behind it is served (unless herd closed the
        connection after the 504, which it may). */
     if (hh_read_response(fd, &r, 0) == 0) {
