@@ -204,6 +204,50 @@ herd_health_decode(const char *buf, size_t len, struct herd_health *h)
     return HERD_OK;
 }
 
+size_t
+herd_route_counts_encode(const struct herd_route_count *c, size_t n, char *buf,
+                         size_t cap)
+{
+    char *p = buf;
+    size_t i, j;
+
+    if (n > HERD_MAX_ROUTE_METRICS || cap < 4 + n * HERD_ROUTE_COUNT_WIRE_LEN)
+        return 0;
+    p = put_u32(p, (uint32_t)n);
+    for (i = 0; i < n; i++) {
+        p = put_u32(p, c[i].id);
+        for (j = 0; j < 6; j++)
+            p = put_u64(p, c[i].status[j]);
+    }
+    return (size_t)(p - buf);
+}
+
+int
+herd_route_counts_decode(const char *buf, size_t len,
+                         struct herd_route_count *out, size_t cap, size_t *n)
+{
+    const char *p = buf;
+    uint32_t count;
+    size_t i, j;
+
+    *n = 0;
+    if (len < 4)
+        return HERD_ERR;
+    p = take_u32(p, &count);
+    if (count > cap || count > HERD_MAX_ROUTE_METRICS ||
+        len != 4 + (size_t)count * HERD_ROUTE_COUNT_WIRE_LEN)
+        return HERD_ERR;
+    for (i = 0; i < count; i++) {
+        p = take_u32(p, &out[i].id);
+        if (out[i].id >= HERD_MAX_ROUTE_METRICS)
+            return HERD_ERR;
+        for (j = 0; j < 6; j++)
+            p = take_u64(p, &out[i].status[j]);
+    }
+    *n = count;
+    return HERD_OK;
+}
+
 int
 herd_channel_pair(int fds[2], char *err, size_t errlen)
 {

@@ -21,6 +21,7 @@ enum herd_msg_type {
     HERD_MSG_RETIRE = 4,  /* worker -> master: max_requests reached; health */
     HERD_MSG_PUBLISH = 5, /* worker -> master: pub/sub (later) */
     HERD_MSG_DELIVER = 6, /* master -> worker: pub/sub (later) */
+    HERD_MSG_ROUTES = 7,  /* worker -> master: requests by route; counts */
 };
 
 /* A decoded frame; payload points into the buffer that was decoded. */
@@ -30,6 +31,32 @@ struct herd_msg {
     const char *payload;
     uint32_t len;
 };
+
+/* Routes /metrics breaks requests down by (distinct route patterns of
+   every configuration the master loaded); more share no series. */
+#define HERD_MAX_ROUTE_METRICS 256
+
+/* One route's requests by status class, as a worker counted them since it
+   started: id is the route's metrics id (herd_route_conf.metrics_id). */
+struct herd_route_count {
+    uint32_t id;
+    uint64_t status[6]; /* [2] = 2xx ... */
+};
+
+#define HERD_ROUTE_COUNT_WIRE_LEN (4 + 8 * 6)
+
+/*
+ * ROUTES payload: a little-endian u32 count, then that many records (u32
+ * id, six u64 counts). Encode writes at most cap bytes and returns the
+ * length, or 0 when they do not fit. Decode checks the length exactly and
+ * every id against HERD_MAX_ROUTE_METRICS: HERD_OK with *n records in
+ * out (room for cap), or HERD_ERR.
+ */
+size_t herd_route_counts_encode(const struct herd_route_count *c, size_t n,
+                                char *buf, size_t cap);
+int herd_route_counts_decode(const char *buf, size_t len,
+                             struct herd_route_count *out, size_t cap,
+                             size_t *n);
 
 /* Request duration histogram buckets: HERD_DURATION_BUCKETS - 1 upper
    bounds (metrics.h has them) and one for everything longer. */

@@ -1554,39 +1554,49 @@ read_trusted(struct loader *ld, const struct node *v, struct herd_cidr *out,
     return HERD_OK;
 }
 
-/* A list of addresses and CIDRs (or just one); absent or []: nobody. */
+/* A list of addresses and CIDRs (or just one) into *out, *n entries;
+   absent or []: none. */
 static int
-set_trusted(struct loader *ld, const struct key_def *k, const struct node *v,
-            void *obj, const char *path)
+read_cidr_list(struct loader *ld, const struct node *v, const char *path,
+               struct herd_cidr **out, size_t *n)
 {
-    struct herd_config *cfg = obj;
     char at[PATH_LEN];
-    size_t i, n;
+    size_t i, count;
 
-    (void)k;
     if (v == NULL)
         return HERD_OK;
     if (v->kind == NODE_MAPPING || is_null(v))
         return type_error(ld, v, path,
                           "a list of addresses such as [127.0.0.1/32, unix]");
-    n = v->kind == NODE_SEQUENCE ? v->nkids : 1;
-    if (n == 0)
+    count = v->kind == NODE_SEQUENCE ? v->nkids : 1;
+    if (count == 0)
         return HERD_OK;
-    if (n > MAX_TRUSTED)
+    if (count > MAX_TRUSTED)
         return FAIL_NODE(ld, v, path, "too many entries (at most %d)",
                          MAX_TRUSTED);
-    cfg->proxy.trusted = calloc(n, sizeof(*cfg->proxy.trusted));
-    if (cfg->proxy.trusted == NULL)
+    *out = calloc(count, sizeof(**out));
+    if (*out == NULL)
         return out_of_memory(ld);
-    cfg->proxy.ntrusted = n;
+    *n = count;
     if (v->kind != NODE_SEQUENCE)
-        return read_trusted(ld, v, &cfg->proxy.trusted[0], path);
-    for (i = 0; i < n; i++) {
+        return read_trusted(ld, v, &(*out)[0], path);
+    for (i = 0; i < count; i++) {
         index_path(at, path, i);
-        if (read_trusted(ld, v->kids[i], &cfg->proxy.trusted[i], at) != HERD_OK)
+        if (read_trusted(ld, v->kids[i], &(*out)[i], at) != HERD_OK)
             return HERD_ERR;
     }
     return HERD_OK;
+}
+
+static int
+set_trusted(struct loader *ld, const struct key_def *k, const struct node *v,
+            void *obj, const char *path)
+{
+    struct herd_config *cfg = obj;
+
+    (void)k;
+    return read_cidr_list(ld, v, path, &cfg->proxy.trusted,
+                          &cfg->proxy.ntrusted);
 }
 
 /* ---- routes -------------------------------------------------------------- */
@@ -1954,6 +1964,115 @@ static const struct table redirect_table = {
 _Static_assert(HERD_ARRAY_LEN(redirect_keys) <= MAX_TABLE_KEYS,
                "redirect_keys");
 
+/* events and websocket: the channel, a name or ":param". */
+static int
+set_channel_name(struct loader *ld, const struct key_def *k,
+                 const struct node *v, void *obj, const char *path)
+{
+    struct herd_channel_conf *cc = obj;
+    const char *text = NULL, *name;
+    size_t i, len;
+
+    (void)k;
+    /* Required: apply_map never calls this with v NULL. */
+    if (scalar_text(ld, v, path, "a channel name, or :param", &text) !=
+        HERD_OK)
+        return HERD_ERR;
+    name = text[0] == ':' ? text + 1 : text;
+    len = strlen(name);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("._:-", c) != NULL) ||
+            (text[0] == ':' && strchr(".:-", c) != NULL))
+            break;
+    }
+    if (len == 0 || len > 200 || i < len)
+        return FAIL_NODE(ld, v, path,
+                         "invalid channel %s (expected 1 to 200 of A-Z a-z "
+                         "0-9 . _ : -, or :param naming a route parameter)",
+                         text);
+    cc->channel = strdup(text);
+    return cc->channel == NULL ? out_of_memory(ld) : HERD_OK;
+}
+
+static int
+set_publish_from(struct loader *ld, const struct key_def *k,
+                 const struct node *v, void *obj, const char *path)
+{
+    struct herd_channel_conf *cc = obj;
+
+    (void)k;
+    return read_cidr_list(ld, v, path, &cc->publish_from, &cc->npublish_from);
+}
+
+static const struct key_def events_keys[] = {
+    {.name = "channel",
+     .type = KEY_CUSTOM,
+     .flags = KEY_REQUIRED,
+     .set = set_channel_name},
+    {.name = "keepalive",
+     .type = KEY_DURATION,
+     FIELD(struct herd_channel_conf, keepalive_ms),
+     .min = SECOND,
+     .max = HOUR,
+     .def = 15 * SECOND},
+    {.name = "max_pending",
+     .type = KEY_SIZE,
+     FIELD(struct herd_channel_conf, max_pending),
+     .min = KIB,
+     .max = GIB,
+     .def = MIB},
+    {.name = "retry",
+     .type = KEY_DURATION,
+     FIELD(struct herd_channel_conf, retry_ms),
+     .min = 1,
+     .max = HOUR,
+     .def = 2 * SECOND},
+    {.name = "publish_from", .type = KEY_CUSTOM, .set = set_publish_from},
+};
+
+static const struct table events_table = {
+    events_keys, HERD_ARRAY_LEN(events_keys), NULL, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(events_keys) <= MAX_TABLE_KEYS, "events_keys");
+
+static const struct key_def websocket_keys[] = {
+    {.name = "channel",
+     .type = KEY_CUSTOM,
+     .flags = KEY_REQUIRED,
+     .set = set_channel_name},
+    {.name = "keepalive",
+     .type = KEY_DURATION,
+     FIELD(struct herd_channel_conf, keepalive_ms),
+     .min = SECOND,
+     .max = HOUR,
+     .def = 15 * SECOND},
+    {.name = "max_pending",
+     .type = KEY_SIZE,
+     FIELD(struct herd_channel_conf, max_pending),
+     .min = KIB,
+     .max = GIB,
+     .def = MIB},
+    {.name = "max_message_size",
+     .type = KEY_SIZE,
+     FIELD(struct herd_channel_conf, max_message_size),
+     .min = 125,
+     .max = 60 * KIB,
+     .def = 60 * KIB},
+    {.name = "publish",
+     .type = KEY_BOOL,
+     FIELD(struct herd_channel_conf, publish),
+     .def = 1},
+};
+
+static const struct table websocket_table = {
+    websocket_keys, HERD_ARRAY_LEN(websocket_keys), NULL, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(websocket_keys) <= MAX_TABLE_KEYS,
+               "websocket_keys");
+
 /* module.config: a flat mapping of scalars, handed to the module as text. */
 static int
 set_module_config(struct loader *ld, const struct key_def *k,
@@ -2070,6 +2189,58 @@ module_routes_init(struct loader *ld, struct herd_config *cfg)
     return HERD_OK;
 }
 
+/* Whether pattern has the parameter ":name" as a segment. */
+static int
+pattern_has_param(const char *pattern, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = pattern;
+
+    while ((p = strstr(p, name)) != NULL) {
+        if (p > pattern && p[-1] == ':' && p > pattern + 1 && p[-2] == '/' &&
+            (p[n] == '/' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* events and websocket: the channel's parameter is the route's; the
+   methods are those the handler answers. */
+static int
+check_channel_route(struct loader *ld, const struct herd_route_conf *route,
+                    const struct node *map, const char *path)
+{
+    const struct herd_channel_conf *cc = &route->u.channel;
+    const struct node *n;
+    char at[PATH_LEN];
+    unsigned allowed = route->handler == HERD_HANDLER_EVENTS
+                           ? HERD_M_GET | HERD_M_HEAD | HERD_M_POST
+                           : HERD_M_GET | HERD_M_HEAD;
+
+    n = map_get(map, route->handler == HERD_HANDLER_EVENTS ? "events"
+                                                           : "websocket");
+    if (cc->channel != NULL && cc->channel[0] == ':' &&
+        !pattern_has_param(route->path, cc->channel + 1)) {
+        join_path(at, path,
+                  route->handler == HERD_HANDLER_EVENTS ? "events.channel"
+                                                        : "websocket.channel");
+        n = n != NULL && n->kind == NODE_MAPPING ? map_get(n, "channel") : n;
+        return FAIL_NODE(ld, n != NULL ? n : map, at,
+                         "the route's path has no parameter %s", cc->channel);
+    }
+    if ((route->methods & ~allowed) != 0) {
+        n = map_get(map, "methods");
+        join_path(at, path, "methods");
+        return FAIL_NODE(ld, n != NULL ? n : map, at,
+                         route->handler == HERD_HANDLER_EVENTS
+                             ? "an events route answers GET (subscribe) and "
+                               "POST (publish) only"
+                             : "a websocket route answers GET only");
+    }
+    return HERD_OK;
+}
+
 /*
  * What a handler needs of the route's pattern: static serves the wildcard
  * of a wildcard route ("/prefix/" then a star); redirect compiles its
@@ -2102,6 +2273,9 @@ check_route(struct loader *ld, const struct node *map, void *obj,
         return FAIL_NODE(ld, n != NULL ? n : map, at,
                          "a static route serves GET and HEAD only");
     }
+    if (route->handler == HERD_HANDLER_EVENTS ||
+        route->handler == HERD_HANDLER_WEBSOCKET)
+        return check_channel_route(ld, route, map, path);
     if (route->handler != HERD_HANDLER_REDIRECT)
         return HERD_OK;
     why[0] = '\0';
@@ -2157,6 +2331,18 @@ static const struct key_def route_keys[] = {
      FIELD(struct herd_route_conf, u.module),
      .sub = &module_table,
      .def = HERD_HANDLER_MODULE},
+    {.name = "events",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.channel),
+     .sub = &events_table,
+     .def = HERD_HANDLER_EVENTS},
+    {.name = "websocket",
+     .type = KEY_SECTION,
+     .flags = KEY_HANDLER,
+     FIELD(struct herd_route_conf, u.channel),
+     .sub = &websocket_table,
+     .def = HERD_HANDLER_WEBSOCKET},
 };
 
 static const struct table route_table = {
@@ -2221,6 +2407,7 @@ set_routes(struct loader *ld, const struct key_def *k, const struct node *v,
         index_path(at, path, i);
         route->line = item->line;
         route->col = item->col;
+        route->metrics_id = -1;
         if (item->kind != NODE_MAPPING) {
             type_error(ld, item, at, "a mapping");
             goto fail;
@@ -2392,6 +2579,49 @@ _Static_assert(HERD_ARRAY_LEN(proxy_keys) <= MAX_TABLE_KEYS, "proxy_keys");
 _Static_assert(HERD_PROXY_XFF == 0 && HERD_PROXY_FORWARDED == 1,
                "client_headers[] follows enum herd_proxy_source");
 
+static const char *const pubsub_backends[] = {"local", "redis", NULL};
+
+static const struct key_def pubsub_keys[] = {
+    {.name = "backend",
+     .type = KEY_ENUM,
+     FIELD(struct herd_config, pubsub.backend),
+     .names = pubsub_backends,
+     .def = HERD_PUBSUB_LOCAL},
+    {.name = "address",
+     .type = KEY_STRING,
+     FIELD(struct herd_config, pubsub.address),
+     .def_str = "127.0.0.1:6379"},
+    {.name = "prefix",
+     .type = KEY_STRING,
+     FIELD(struct herd_config, pubsub.prefix),
+     .def_str = "herd:"},
+    {.name = "history",
+     .type = KEY_INT,
+     FIELD(struct herd_config, pubsub.history),
+     .min = 0,
+     .max = 100000,
+     .def = 100},
+    {.name = "history_size",
+     .type = KEY_SIZE,
+     FIELD(struct herd_config, pubsub.history_size),
+     .min = 0,
+     .max = GIB,
+     .def = MIB},
+    {.name = "max_channels",
+     .type = KEY_INT,
+     FIELD(struct herd_config, pubsub.max_channels),
+     .min = 1,
+     .max = 1000000,
+     .def = 10000},
+};
+
+static const struct table pubsub_table = {
+    pubsub_keys, HERD_ARRAY_LEN(pubsub_keys), NULL, 0, 0,
+};
+_Static_assert(HERD_ARRAY_LEN(pubsub_keys) <= MAX_TABLE_KEYS, "pubsub_keys");
+_Static_assert(HERD_PUBSUB_LOCAL == 0 && HERD_PUBSUB_REDIS == 1,
+               "pubsub_backends[] follows enum herd_pubsub_backend");
+
 static const struct key_def top_keys[] = {
     {.name = "listen", .type = KEY_CUSTOM, .set = set_listen},
     {.name = "workers",
@@ -2414,6 +2644,7 @@ static const struct key_def top_keys[] = {
     {.name = "limits", .type = KEY_SECTION, .offset = 0, .sub = &limits_table},
     {.name = "log", .type = KEY_SECTION, .offset = 0, .sub = &log_table},
     {.name = "proxy", .type = KEY_SECTION, .offset = 0, .sub = &proxy_table},
+    {.name = "pubsub", .type = KEY_SECTION, .offset = 0, .sub = &pubsub_table},
     {.name = "routes", .type = KEY_CUSTOM, .set = set_routes},
 };
 
@@ -2556,6 +2787,10 @@ herd_config_free(struct herd_config *cfg)
         } else if (r->handler == HERD_HANDLER_REDIRECT) {
             free(r->u.redirect.to);
             herd_redirect_free(r->u.redirect.compiled);
+        } else if (r->handler == HERD_HANDLER_EVENTS ||
+                   r->handler == HERD_HANDLER_WEBSOCKET) {
+            free(r->u.channel.channel);
+            free(r->u.channel.publish_from);
         } else if (r->handler == HERD_HANDLER_MODULE) {
             free(r->u.module.file);
             free(r->u.module.handler);
@@ -2570,6 +2805,8 @@ herd_config_free(struct herd_config *cfg)
     herd_module_unload_all(cfg->modules);
     free(cfg->routes);
     free(cfg->proxy.trusted);
+    free(cfg->pubsub.address);
+    free(cfg->pubsub.prefix);
     free(cfg->user);
     free(cfg->group);
     free(cfg->pid_file);

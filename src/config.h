@@ -52,6 +52,8 @@ enum herd_handler_kind {
     HERD_HANDLER_STATIC,
     HERD_HANDLER_REDIRECT,
     HERD_HANDLER_MODULE,
+    HERD_HANDLER_EVENTS,
+    HERD_HANDLER_WEBSOCKET,
 };
 
 /* health: the scoreboard as JSON. */
@@ -92,6 +94,22 @@ struct herd_redirect_conf {
     struct herd_redirect *compiled; /* for the route's pattern; owned */
 };
 
+/* events (Server-Sent Events) and websocket: a pub/sub channel's
+   subscribers. */
+struct herd_channel_conf {
+    char *channel;         /* a name, or ":param": a route parameter's */
+    uint64_t keepalive_ms; /* events: a comment this often; websocket: a
+                              ping; default 15s */
+    uint64_t max_pending;  /* a subscriber this many bytes behind is
+                              dropped; default 1m */
+    uint64_t retry_ms;     /* events: the retry: hint; default 2s */
+    uint64_t max_message_size;  /* websocket: default 64k */
+    int publish;                /* websocket: clients' messages are
+                                   published; default true */
+    struct herd_cidr *publish_from; /* events: who may POST; none default */
+    size_t npublish_from;
+};
+
 struct herd_module; /* a loaded shared object: module.h */
 
 /* module: a handler from a shared object; herd.h's opaque handle. */
@@ -121,8 +139,17 @@ struct herd_route_conf {
         struct herd_static_conf static_;
         struct herd_redirect_conf redirect;
         struct herd_module_config module;
+        struct herd_channel_conf channel; /* events, websocket */
     } u;
-    int line, col; /* where the route's mapping starts */
+    int line, col;  /* where the route's mapping starts */
+    int metrics_id; /* /metrics series of the route; -1: none (the master
+                       assigns them; see assign_route_ids) */
+};
+
+/* pubsub.backend: where publishes go between workers (and machines). */
+enum herd_pubsub_backend {
+    HERD_PUBSUB_LOCAL = 0, /* the master relays between its workers */
+    HERD_PUBSUB_REDIS,     /* and through Redis, between herd instances */
 };
 
 /* log.format: how access log lines look. */
@@ -175,6 +202,15 @@ struct herd_config {
         size_t ntrusted;           /* 0 (default): nobody's */
         enum herd_proxy_source client_header; /* default X-Forwarded-For */
     } proxy;
+
+    struct {
+        int backend;           /* enum herd_pubsub_backend; default local */
+        char *address;         /* redis: host:port; default 127.0.0.1:6379 */
+        char *prefix;          /* redis: channel name prefix; "herd:" */
+        uint32_t history;      /* messages kept per channel; default 100 */
+        uint64_t history_size; /* their bytes per channel; default 1m */
+        uint32_t max_channels; /* default 10000 */
+    } pubsub;
 
     struct herd_route_conf *routes; /* in file order */
     size_t nroutes;

@@ -379,7 +379,7 @@ hook_request(void *arg, const struct herd_http1 *h,
 {
     struct herd_conn *c = arg;
 
-    herd_worker_request_done(c->w, status);
+    herd_worker_request_done(c->w, x != NULL ? x->route : h->route, status);
     conn_ident(c, h, x, status);
 }
 
@@ -389,7 +389,7 @@ hook_error(void *arg, const struct herd_http1 *h, int status)
     struct herd_conn *c = arg;
 
     (void)h;
-    herd_worker_request_done(c->w, status);
+    herd_worker_request_done(c->w, -1, status);
     herd_log_debug("error %d on fd %d", status, c->fd);
     conn_ident(c, NULL, NULL, status);
 }

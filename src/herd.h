@@ -22,12 +22,17 @@
  *  - Functions returning int return 0 on success and -1 on failure with
  *    errno set: EINVAL (a bad argument, named in each function's text),
  *    EALREADY (the response was already started or finished), ENOTCONN
- *    (the request was cancelled: the client went away), ENOMEM.
+ *    (the request was cancelled: the client went away), ENOBUFS (a stream
+ *    is too far ahead of its client), ENOMEM.
  *  - Strings returned for a request are NUL-terminated, owned by the
  *    request and valid until the request is finished or cancelled.
- *  - A request is finished by exactly one of herd_respond(),
- *    herd_respond_ref(), herd_respond_json() or herd_stream_end(). After
- *    that call, the request pointer must not be used again.
+ *  - A request is finished by exactly one successful call of
+ *    herd_respond(), herd_respond_ref(), herd_respond_json() or
+ *    herd_stream_end(); after it, the request pointer must not be used
+ *    again. A finishing call that fails with EINVAL, EALREADY or ENOMEM
+ *    changes nothing: the request still waits for an answer. One that
+ *    fails with ENOTCONN has freed the request (see
+ *    herd_request_on_cancel()).
  */
 #ifndef HERD_H
 #define HERD_H
@@ -123,7 +128,9 @@ const char *herd_request_method(struct herd_request *req);
 /* Whether the request is a HEAD: the handler may skip building a body. */
 int herd_request_is_head(struct herd_request *req);
 
-/* The path, percent-decoded, without the query: "/todos/7". */
+/* The path, percent-decoded as routes are matched, without the query:
+   "/todos/7" ("%2F" and "%25" stay encoded, so that a decoded "/" never
+   splits a segment). */
 const char *herd_request_path(struct herd_request *req);
 
 /* The route parameter called name (":id" in the pattern is "id", a
@@ -152,8 +159,8 @@ const char *herd_request_header(struct herd_request *req, const char *name);
    limits.max_body_size: a larger request never reaches the handler. */
 const void *herd_request_body(struct herd_request *req, size_t *len);
 
-/* The client's address as text ("192.0.2.7", "2001:db8::1", "unix"),
-   after proxy.trusted's rules. */
+/* The client's address as text ("192.0.2.7", "2001:db8::1", "unix:" for
+   a unix-socket peer), after proxy.trusted's rules. */
 const char *herd_request_client(struct herd_request *req);
 
 /* The request id: the X-Request-Id herd sends back and logs. */
@@ -163,9 +170,9 @@ const char *herd_request_id(struct herd_request *req);
 
 /*
  * Add a header line to the response (before it starts). name must be an
- * HTTP token and value must hold no CR, LF or NUL (EINVAL otherwise, so a
- * header never splits the response). herd owns the framing and says
- * Content-Length, Transfer-Encoding, Connection, Date, Server and
+ * HTTP token and value must hold no control character but tab (EINVAL
+ * otherwise: no CR or LF can split the response). herd owns the framing and
+ * says Content-Length, Transfer-Encoding, Connection, Date, Server and
  * X-Request-Id itself: naming one of those is EINVAL. Without a
  * Content-Type, a response with a body says "text/plain; charset=utf-8".
  */
@@ -175,8 +182,9 @@ int herd_response_header(struct herd_request *req, const char *name,
 /*
  * Finish req with status (200..599) and a copy of body[0..len) (body may
  * be NULL when len is 0). 204 and 304 send no body and len must be 0
- * (EINVAL). Also a cancelled request must be finished this way: the call
- * then returns -1 with ENOTCONN and frees it.
+ * (EINVAL). A request cancelled while the module had no cancel callback
+ * is finished this way too: the call then fails with ENOTCONN and frees
+ * it.
  */
 int herd_respond(struct herd_request *req, int status, const void *body,
                  size_t len);
@@ -184,27 +192,31 @@ int herd_respond(struct herd_request *req, int status, const void *body,
 /*
  * Like herd_respond(), but the body is sent from the caller's memory
  * without a copy: herd calls release(arg) once it no longer needs it (it
- * was sent, or the connection closed, or this call failed). release may
+ * was sent, or the connection closed, or this call failed), which may be
+ * before this call returns (bodies under 16 KiB are copied). release may
  * be NULL for memory that outlives the worker.
  */
 int herd_respond_ref(struct herd_request *req, int status, const void *body,
                      size_t len, void (*release)(void *arg), void *arg);
 
-/* herd_respond() with "Content-Type: application/json" and the
-   NUL-terminated text as the body. The text is sent as it is. */
+/* herd_respond() with "Content-Type: application/json" (unless the
+   module set a Content-Type) and the NUL-terminated text as the body,
+   sent as it is. */
 int herd_respond_json(struct herd_request *req, int status, const char *json);
 
 /*
  * Start a streamed response: status and the headers added so far go out
  * now, the body follows in herd_stream_write() calls, chunked for
  * HTTP/1.1 clients and delimited by closing the connection for HTTP/1.0
- * ones. Once a stream has started, module.timeout no longer applies: a
- * stream may stay open as long as the client reads it.
+ * ones. status must allow a body (not 204 or 304: EINVAL). Once a stream
+ * has started, module.timeout no longer applies: a stream may stay open
+ * as long as the client reads it.
  */
 int herd_stream_begin(struct herd_request *req, int status);
 
 /*
- * Send len bytes of the stream (a no-op for len 0 and for HEAD). Fails
+ * Send len bytes of the stream (a no-op for len 0 and for HEAD; EINVAL
+ * before herd_stream_begin()). Fails
  * with ENOBUFS when more than HERD_STREAM_MAX_PENDING bytes already wait
  * for a client that reads slower than the module writes: retry later,
  * or end the stream.
@@ -225,7 +237,8 @@ struct event_base *herd_event_base(void);
 
 /*
  * Call cb(req, arg) if req ends before the module finished it: the client
- * closed the connection, module.timeout passed, or the worker stops.
+ * closed the connection, module.timeout passed, or the worker stops (a
+ * graceful stop waits worker.shutdown_timeout for deferred requests).
  * After cb returns, req is gone: drop every pointer to it (stop the timer
  * that would have answered it). Without a callback, a cancelled request
  * waits for the module's finishing call, which then fails with ENOTCONN

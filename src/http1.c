@@ -636,6 +636,7 @@ static void
 fail(struct herd_http1 *h, int status, time_t now)
 {
     h->resp_start = h->w->out.len;
+    h->route = -1;
     if (herd_error_response_write(&h->w->out, status, now, HERD_CONN_CLOSE,
                                   NULL, 0) != HERD_OK)
         h->oom = 1;
@@ -673,6 +674,7 @@ answer(struct herd_http1 *h, time_t now)
 
     h->nrequests++;
     h->resp_start = w->out.len;
+    h->route = -1;
     keepalive = http_should_keep_alive(&h->parser) && !w->draining &&
                 !h->parser.upgrade && cfg->limits.keepalive_timeout_ms > 0 &&
                 (cfg->limits.keepalive_requests == 0 ||
@@ -721,6 +723,7 @@ answer(struct herd_http1 *h, time_t now)
     if (rr == HERD_ROUTE_FOUND) {
         const struct herd_handler *hd = m.data;
 
+        h->route = hd->conf->metrics_id;
         switch (hd->kind) {
         case HERD_HANDLER_STATIC:
             rc = answer_static(h, &r, hd, &m, path, plen, query, qlen, &status);

@@ -29,6 +29,7 @@ struct herd_exchange {
     int version;                    /* 10 or 11 */
     const struct herd_ident *ident; /* resolved when the request began */
     uint64_t bytes;                 /* response bytes, head included */
+    int route;                      /* its route's metrics id */
 };
 
 /* Most field lines a request head may carry (more: 431). */
@@ -124,6 +125,7 @@ struct herd_http1 {
     size_t resp_start;  /* where the last answer begins in w->out: the
                            hooks may add header lines to it */
     uint32_t nrequests; /* answered on this connection */
+    int route;          /* metrics id of the last answer's route, or -1 */
     unsigned last_was_value : 1;
     unsigned in_body : 1; /* head complete, body (or trailers) follows */
     unsigned expect_continue : 1;

@@ -40,6 +40,7 @@
 #include "listener.h"
 #include "log.h"
 #include "reqid.h"
+#include "notify.h"
 #include "scoreboard.h"
 #include "worker.h"
 #include "util.h"
@@ -69,6 +70,7 @@ struct proc {
     struct herd_health health;
     int killed;               /* the master sent SIGKILL */
     struct proc *replacement; /* max_requests: who takes over */
+    uint64_t (*routes)[6];    /* its last ROUTES counts by metrics id */
 };
 
 /* A listen address, with one socket per slot, shared by generations. */
@@ -95,9 +97,16 @@ struct herd_master {
     struct event_base *base;
     struct herd_scoreboard *sb;
     struct herd_activity *activity; /* what each worker runs: crash reports */
+    int ready_notified;             /* told systemd the first workers serve */
     uint64_t started_ms;
     uint64_t reqid_nonce;       /* drawn once: request ids of every worker */
     struct herd_totals retired; /* counters of workers that have exited */
+    /* /metrics by route: the patterns of every configuration loaded (a
+       metrics id is an index here) and exited workers' counts. */
+    char *route_names[HERD_MAX_ROUTE_METRICS];
+    uint32_t nroute_names;
+    int routes_capped; /* said once that more routes share no series */
+    uint64_t route_retired[HERD_MAX_ROUTE_METRICS][6];
 
     struct mlistener *ls;
     size_t nls;
@@ -193,10 +202,69 @@ publish_server(struct herd_master *m)
     ss.started_ms = m->started_ms;
     for (i = 0; i < HERD_MAX_SLOTS; i++)
         ss.restarts += m->slots[i].restarts;
+    ss.nroutes = m->nroute_names;
     ss.totals = m->retired;
     for (p = m->procs; p != NULL; p = p->next)
         herd_totals_add(&ss.totals, &p->health);
     herd_scoreboard_write_server(m->sb, &ss);
+}
+
+/* Publish route metrics id's counts: exited workers' plus live ones'. */
+static void
+publish_route(struct herd_master *m, uint32_t id)
+{
+    struct herd_route_score r;
+    struct proc *p;
+    size_t i;
+
+    if (m->sb == NULL || id >= m->nroute_names)
+        return;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.route, sizeof(r.route), "%s", m->route_names[id]);
+    for (i = 0; i < 6; i++)
+        r.status[i] = m->route_retired[id][i];
+    for (p = m->procs; p != NULL; p = p->next)
+        for (i = 0; p->routes != NULL && i < 6; i++)
+            r.status[i] += p->routes[id][i];
+    herd_scoreboard_write_route(m->sb, id, &r);
+}
+
+/*
+ * Give each route of cfg its metrics id: the index of its pattern among
+ * those of every configuration loaded, so that a route keeps its series
+ * across reloads (and routes with the same pattern share one). Workers
+ * forked for cfg count by these ids.
+ */
+static void
+assign_route_ids(struct herd_master *m, struct herd_config *cfg)
+{
+    size_t i;
+    uint32_t id;
+
+    for (i = 0; i < cfg->nroutes; i++) {
+        struct herd_route_conf *rc = &cfg->routes[i];
+
+        rc->metrics_id = -1;
+        for (id = 0; id < m->nroute_names; id++)
+            if (strcmp(m->route_names[id], rc->path) == 0)
+                break;
+        if (id == m->nroute_names) {
+            if (id == HERD_MAX_ROUTE_METRICS ||
+                (m->route_names[id] = strdup(rc->path)) == NULL) {
+                if (!m->routes_capped)
+                    herd_log_warn("metrics: more than %d route patterns: "
+                                  "%s and later ones have no series of "
+                                  "their own",
+                                  HERD_MAX_ROUTE_METRICS, rc->path);
+                m->routes_capped = 1;
+                continue;
+            }
+            m->nroute_names++;
+            publish_route(m, id);
+        }
+        rc->metrics_id = (int)id;
+    }
+    publish_server(m);
 }
 
 /* ---- listeners ---- */
@@ -485,8 +553,15 @@ live_procs(const struct herd_master *m)
 static void
 proc_free(struct proc *p)
 {
+    size_t id, i;
+
     if (p->m != NULL)
         herd_totals_add(&p->m->retired, &p->health);
+    for (id = 0;
+         p->m != NULL && p->routes != NULL && id < HERD_MAX_ROUTE_METRICS; id++)
+        for (i = 0; i < 6; i++)
+            p->m->route_retired[id][i] += p->routes[id][i];
+    free(p->routes);
     if (p->chan_ev != NULL)
         event_free(p->chan_ev);
     if (p->chan >= 0)
@@ -600,6 +675,7 @@ abort_reload(struct herd_master *m, const char *why)
     m->pending = NULL;
     unbind_pending(m);
     ensure_slots(m);
+    herd_notify_ready((unsigned)m->generation, m->nslots);
     if (m->reload_queued) {
         m->reload_queued = 0;
         start_reload(m);
@@ -635,6 +711,8 @@ commit_reload(struct herd_master *m)
     trim_listeners(m);
     herd_log_info("reloaded: generation %u serving with %d worker(s)",
                   (unsigned)m->generation, m->nslots);
+    m->ready_notified = 1;
+    herd_notify_ready((unsigned)m->generation, m->nslots);
     publish_server(m);
     for (s = 0; s < (was > m->nslots ? was : m->nslots); s++)
         publish_slot(m, s);
@@ -686,19 +764,23 @@ start_reload(struct herd_master *m)
         return;
     }
     herd_log_info("reloading %s", m->path);
+    herd_notify_reloading();
     if (herd_config_load(m->path, &cfg, err, sizeof(err)) != HERD_OK) {
         herd_log_error("reload failed: %s; generation %u keeps serving", err,
                        (unsigned)m->generation);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     if (check_user(cfg) != HERD_OK) {
         herd_log_error("reload failed; generation %u keeps serving",
                        (unsigned)m->generation);
         herd_config_free(cfg);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     m->pending = cfg;
     m->pending_gen = m->generation + 1;
+    assign_route_ids(m, cfg);
     prepare_access_log(cfg);
     if (bind_listeners(m, cfg, cfg->workers, 0) != HERD_OK) {
         herd_config_free(cfg);
@@ -706,6 +788,7 @@ start_reload(struct herd_master *m)
         unbind_pending(m);
         herd_log_error("reload failed; generation %u keeps serving",
                        (unsigned)m->generation);
+        herd_notify_ready((unsigned)m->generation, m->nslots);
         return;
     }
     for (s = 0; s < cfg->workers; s++) {
@@ -736,7 +819,50 @@ check_reload_ready(struct herd_master *m)
         commit_reload(m);
 }
 
+/* Once every slot of the first generation serves: tell systemd. */
+static void
+check_first_ready(struct herd_master *m)
+{
+    struct proc *p;
+    int ready = 0;
+
+    if (m->ready_notified || m->pending != NULL)
+        return;
+    for (p = m->procs; p != NULL; p = p->next)
+        if (p->generation == m->generation && p->state == HERD_SLOT_READY)
+            ready++;
+    if (ready < m->nslots)
+        return;
+    m->ready_notified = 1;
+    herd_notify_ready((unsigned)m->generation, m->nslots);
+}
+
 /* ---- channel ---- */
+
+/* A worker's requests by route, counted since it started. */
+static void
+on_routes(struct proc *p, const struct herd_msg *msg)
+{
+    static struct herd_route_count c[HERD_MAX_ROUTE_METRICS];
+    size_t i, j, n;
+
+    if (herd_route_counts_decode(msg->payload, msg->len, c, HERD_ARRAY_LEN(c),
+                                 &n) != HERD_OK) {
+        herd_log_warn("worker %d (pid %d): malformed route counts", p->slot,
+                      (int)p->pid);
+        return;
+    }
+    if (p->routes == NULL) {
+        p->routes = calloc(HERD_MAX_ROUTE_METRICS, sizeof(*p->routes));
+        if (p->routes == NULL)
+            return;
+    }
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < 6; j++)
+            p->routes[c[i].id][j] = c[i].status[j];
+        publish_route(p->m, c[i].id);
+    }
+}
 
 static void
 on_chan(evutil_socket_t fd, short what, void *arg)
@@ -752,6 +878,10 @@ on_chan(evutil_socket_t fd, short what, void *arg)
     (void)what;
     while ((rc = herd_channel_recv(fd, buf, sizeof(buf), &msg, err,
                                    sizeof(err))) == HERD_OK) {
+        if (msg.type == HERD_MSG_ROUTES) {
+            on_routes(p, &msg);
+            continue;
+        }
         if (msg.type != HERD_MSG_READY && msg.type != HERD_MSG_HEALTH &&
             msg.type != HERD_MSG_RETIRE) {
             herd_log_warn("worker %d (pid %d): unexpected message type %u",
@@ -773,6 +903,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
                 if (r->replacement == p)
                     send_stop(r);
             check_reload_ready(m);
+            check_first_ready(m);
         }
         if (msg.type == HERD_MSG_RETIRE && p->replacement == NULL &&
             p->state == HERD_SLOT_READY && !m->stopping &&
@@ -1055,6 +1186,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     if (m->stopping && (sig == SIGTERM || m->stopping != SIGTERM))
         return;
     m->stopping = sig;
+    herd_notify_stopping();
     herd_log_info("%s: stopping %d worker(s)",
                   sig == SIGTERM ? "graceful stop" : "fast stop",
                   live_procs(m));
@@ -1211,6 +1343,8 @@ master_free(struct herd_master *m)
     free(m->ls);
     if (m->base)
         event_base_free(m->base);
+    for (i = 0; i < m->nroute_names; i++)
+        free(m->route_names[i]);
     herd_scoreboard_destroy(m->sb);
     herd_activity_destroy(m->activity);
     if (m->pid_fd >= 0) {
@@ -1261,6 +1395,7 @@ herd_master_run(struct herd_config *cfg, const char *path)
     }
     if (check_user(cfg) != HERD_OK)
         goto done;
+    assign_route_ids(&m, cfg);
     if (cfg->pid_file != NULL && pid_file_lock(&m) != HERD_OK)
         goto done;
     enable_migrate_req();

@@ -121,10 +121,57 @@ family(struct herd_buf *out, const char *name, const char *type,
     return put(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A label value: backslash, double quote and newline escaped (0.0.4). */
+static int
+put_label(struct herd_buf *out, const char *s, size_t len)
+{
+    size_t i;
+    int rc = HERD_OK;
+
+    for (i = 0; rc == HERD_OK && i < len; i++) {
+        if (s[i] == '\\' || s[i] == '"')
+            rc = put(out, "\\%c", s[i]);
+        else if (s[i] == '\n')
+            rc = put(out, "\\n");
+        else
+            rc = herd_buf_append(out, &s[i], 1);
+    }
+    return rc;
+}
+
+/* herd_route_requests_total: one series per route pattern and class. */
+static int
+put_routes(struct herd_buf *out, const struct herd_route_score *routes,
+           uint32_t nroutes)
+{
+    uint32_t i, c;
+    int rc;
+
+    rc = family(out, "herd_route_requests_total", "counter",
+                "Requests answered, by route pattern and status class.");
+    for (i = 0; rc == HERD_OK && i < nroutes; i++) {
+        const struct herd_route_score *r = &routes[i];
+
+        if (r->route[0] == '\0')
+            continue;
+        for (c = 1; rc == HERD_OK && c <= 5; c++) {
+            rc = put(out, "herd_route_requests_total{route=\"");
+            if (rc == HERD_OK)
+                rc = put_label(out, r->route,
+                               strnlen(r->route, sizeof(r->route)));
+            if (rc == HERD_OK)
+                rc = put(out, "\",class=\"%" PRIu32 "xx\"} %" PRIu64 "\n", c,
+                         r->status[c]);
+        }
+    }
+    return rc;
+}
+
 int
 herd_metrics_prometheus(struct herd_buf *out,
                         const struct herd_server_score *ss,
-                        const struct herd_score *slots, uint64_t now_ms)
+                        const struct herd_score *slots,
+                        const struct herd_route_score *routes, uint64_t now_ms)
 {
     const struct herd_totals *t = &ss->totals;
     uint64_t cum = 0, conns = 0;
@@ -143,6 +190,11 @@ herd_metrics_prometheus(struct herd_buf *out,
         rc = put(out,
                  "herd_requests_total{class=\"%" PRIu32 "xx\"} %" PRIu64 "\n",
                  i, t->status[i]);
+    if (rc == HERD_OK)
+        rc = put_routes(out, routes,
+                        ss->nroutes < HERD_MAX_ROUTE_METRICS
+                            ? ss->nroutes
+                            : HERD_MAX_ROUTE_METRICS);
     if (rc == HERD_OK)
         rc = family(out, "herd_request_duration_seconds", "histogram",
                     "From the first byte of a request to its answer.");
@@ -215,6 +267,7 @@ herd_metrics_answer(const struct herd_scoreboard *sb,
 {
     /* Per process and reused: a worker answers one request at a time. */
     static struct herd_score slots[HERD_MAX_SLOTS];
+    static struct herd_route_score routes[HERD_MAX_ROUTE_METRICS];
     static struct herd_buf body;
     struct herd_server_score ss;
     const char *type, *date;
@@ -231,6 +284,11 @@ herd_metrics_answer(const struct herd_scoreboard *sb,
             ss.nslots = HERD_MAX_SLOTS;
         for (i = 0; i < ss.nslots; i++)
             herd_scoreboard_read(sb, i, &slots[i]);
+        if (ss.nroutes > HERD_MAX_ROUTE_METRICS)
+            ss.nroutes = HERD_MAX_ROUTE_METRICS;
+        if (rc->handler == HERD_HANDLER_METRICS)
+            for (i = 0; i < ss.nroutes; i++)
+                herd_scoreboard_read_route(sb, i, &routes[i]);
     }
     if (rc->handler == HERD_HANDLER_HEALTH) {
         type = "application/json";
@@ -239,7 +297,7 @@ herd_metrics_answer(const struct herd_scoreboard *sb,
         *status = ok ? 200 : 503;
     } else {
         type = "text/plain; version=0.0.4; charset=utf-8";
-        r = herd_metrics_prometheus(&body, &ss, slots, now_ms);
+        r = herd_metrics_prometheus(&body, &ss, slots, routes, now_ms);
         *status = sb != NULL ? 200 : 503;
     }
     if (r != HERD_OK)

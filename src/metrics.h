@@ -33,12 +33,15 @@ int herd_metrics_health(struct herd_buf *out,
 /*
  * Append Prometheus text exposition 0.0.4 for the server to out: the
  * counters from ss->totals (summed by the master over every worker,
- * exited ones included), gauges from the slots. Pure; HERD_OK, or
- * HERD_ERR when out of memory.
+ * exited ones included) and from routes[0..ss->nroutes) (by route
+ * pattern, summed the same way), gauges from the slots. Pure; HERD_OK,
+ * or HERD_ERR when out of memory.
  */
 int herd_metrics_prometheus(struct herd_buf *out,
                             const struct herd_server_score *ss,
-                            const struct herd_score *slots, uint64_t now_ms);
+                            const struct herd_score *slots,
+                            const struct herd_route_score *routes,
+                            uint64_t now_ms);
 
 /*
  * Answer a health or metrics route rc from the scoreboard sb (NULL: none,

@@ -247,12 +247,10 @@ herd_module_worker_start(const struct herd_config *cfg, struct event_base *base,
         struct herd_route_conf *r = &cfg->routes[i];
         struct herd_module_config *mc = &r->u.module;
 
-        if (r->handler != HERD_HANDLER_MODULE || mc->mod == NULL ||
-            mc->mod->worker_init == NULL) {
+        if (r->handler != HERD_HANDLER_MODULE || mc->mod == NULL)
             continue;
-        }
         mc->error[0] = '\0';
-        if (mc->mod->worker_init(mc) != 0) {
+        if (mc->mod->worker_init != NULL && mc->mod->worker_init(mc) != 0) {
             herd_errf(err, errlen,
                       "routes[%zu] (%s:%d:%d): herd_module_worker_init of "
                       "\"%s\" failed: %s",

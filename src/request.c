@@ -229,6 +229,7 @@ exchange_fill(const struct herd_request *req, struct herd_exchange *x,
     x->version = req->version;
     x->ident = id;
     x->bytes = req->bytes;
+    x->route = req->hd->conf->metrics_id;
 }
 
 /*

@@ -33,11 +33,14 @@
 
 #define SCORE_WORDS  (sizeof(struct herd_score) / 4)
 #define SERVER_WORDS (sizeof(struct herd_server_score) / 4)
+#define ROUTE_WORDS  (sizeof(struct herd_route_score) / 4)
 
 _Static_assert(sizeof(struct herd_score) % 4 == 0,
                "struct herd_score must be whole 32-bit words");
 _Static_assert(sizeof(struct herd_server_score) % 4 == 0,
                "struct herd_server_score must be whole 32-bit words");
+_Static_assert(sizeof(struct herd_route_score) % 4 == 0,
+               "struct herd_route_score must be whole 32-bit words");
 
 /* Each section starts a cache line so that writes to one slot do not make
    readers of its neighbours retry. */
@@ -51,11 +54,17 @@ struct server_section {
     uint32_t words[SERVER_WORDS];
 };
 
+struct route_section {
+    _Alignas(64) uint32_t seq;
+    uint32_t words[ROUTE_WORDS];
+};
+
 /* The handle is the mapping itself: nothing to allocate, nothing to leak. */
 struct herd_scoreboard {
     size_t size; /* bytes mapped: page-aligned; set once before fork */
     struct server_section server;
     struct slot_section slots[HERD_MAX_SLOTS];
+    struct route_section routes[HERD_MAX_ROUTE_METRICS];
 };
 
 static void
@@ -162,6 +171,26 @@ herd_scoreboard_read_server(const struct herd_scoreboard *sb,
                             struct herd_server_score *out)
 {
     seq_read(&sb->server.seq, sb->server.words, out, SERVER_WORDS);
+}
+
+void
+herd_scoreboard_write_route(struct herd_scoreboard *sb, size_t id,
+                            const struct herd_route_score *r)
+{
+    if (id < HERD_MAX_ROUTE_METRICS)
+        seq_write(&sb->routes[id].seq, sb->routes[id].words, r, ROUTE_WORDS);
+}
+
+/* An id out of range reads as an unused (all-zero) route. */
+void
+herd_scoreboard_read_route(const struct herd_scoreboard *sb, size_t id,
+                           struct herd_route_score *out)
+{
+    if (id >= HERD_MAX_ROUTE_METRICS) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    seq_read(&sb->routes[id].seq, sb->routes[id].words, out, ROUTE_WORDS);
 }
 
 int

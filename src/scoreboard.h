@@ -44,14 +44,23 @@ struct herd_totals {
 /* Add the counters of h into t. */
 void herd_totals_add(struct herd_totals *t, const struct herd_health *h);
 
+/* One route's requests by status class, summed over every worker the
+   master ever had (so they never go backwards), and its label. */
+struct herd_route_score {
+    char route[120]; /* the pattern; "" for an unused id */
+    uint64_t status[6];
+};
+
 /* Server-wide figures. */
 struct herd_server_score {
     uint32_t master_pid;
-    uint32_t generation;       /* current generation of workers */
-    uint32_t nslots;           /* slots in use */
-    uint64_t reloads;          /* successful reloads */
-    uint64_t started_ms;       /* CLOCK_MONOTONIC ms the master started */
-    uint64_t restarts;         /* workers started into a slot after its first */
+    uint32_t generation; /* current generation of workers */
+    uint32_t nslots;     /* slots in use */
+    uint64_t reloads;    /* successful reloads */
+    uint64_t started_ms; /* CLOCK_MONOTONIC ms the master started */
+    uint64_t restarts;   /* workers started into a slot after its first */
+    uint32_t nroutes;    /* route metrics ids in use */
+    uint32_t unused;
     struct herd_totals totals; /* every worker of this master, exited ones
                                   included (their last report): counters
                                   never go backwards */
@@ -74,6 +83,15 @@ void herd_scoreboard_write(struct herd_scoreboard *sb, size_t slot,
 /* Master only: publish the server-wide figures. */
 void herd_scoreboard_write_server(struct herd_scoreboard *sb,
                                   const struct herd_server_score *s);
+
+/* Master only: publish route metrics id's score (id <
+   HERD_MAX_ROUTE_METRICS). */
+void herd_scoreboard_write_route(struct herd_scoreboard *sb, size_t id,
+                                 const struct herd_route_score *r);
+
+/* Any process: a consistent copy of route id's score. */
+void herd_scoreboard_read_route(const struct herd_scoreboard *sb, size_t id,
+                                struct herd_route_score *out);
 
 /* Any process: a consistent copy of slot's score. */
 void herd_scoreboard_read(const struct herd_scoreboard *sb, size_t slot,

@@ -264,6 +264,32 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     h->duration_sum_us = w->duration_sum_us;
 }
 
+/* Send the route counts that changed since the last report (before a
+   heartbeat, so the master has them when the worker's last one comes). */
+static void
+report_routes(struct herd_worker *w)
+{
+    static struct herd_route_count c[HERD_MAX_ROUTE_METRICS];
+    static char payload[4 + HERD_MAX_ROUTE_METRICS * HERD_ROUTE_COUNT_WIRE_LEN];
+    size_t id, n = 0, len;
+
+    if (!w->routes_dirty)
+        return;
+    for (id = 0; id < HERD_MAX_ROUTE_METRICS; id++) {
+        if (!w->route_dirty[id])
+            continue;
+        c[n].id = (uint32_t)id;
+        memcpy(c[n].status, w->route_status[id], sizeof(c[n].status));
+        n++;
+    }
+    len = herd_route_counts_encode(c, n, payload, sizeof(payload));
+    if (len == 0 ||
+        herd_channel_send(w->chan, HERD_MSG_ROUTES, payload, len) != HERD_OK)
+        return; /* still dirty: the next report sends them */
+    memset(w->route_dirty, 0, sizeof(w->route_dirty));
+    w->routes_dirty = 0;
+}
+
 /* Send a message carrying this worker's health; never blocks. */
 static void
 report(struct herd_worker *w, uint8_t type)
@@ -273,6 +299,8 @@ report(struct herd_worker *w, uint8_t type)
 
     if (w->chan < 0)
         return;
+    if (type == HERD_MSG_HEALTH)
+        report_routes(w);
     fill_health(w, &h);
     herd_health_encode(&h, payload);
     /* HERD_AGAIN: the master is not reading (stopped); the next
@@ -294,11 +322,17 @@ herd_worker_duration(struct herd_worker *w, uint64_t us)
 }
 
 void
-herd_worker_request_done(struct herd_worker *w, int status)
+herd_worker_request_done(struct herd_worker *w, int route, int status)
 {
     w->requests++;
-    if (status >= 100 && status < 600)
+    if (status >= 100 && status < 600) {
         w->status[status / 100]++;
+        if (route >= 0 && route < HERD_MAX_ROUTE_METRICS) {
+            w->route_status[route][status / 100]++;
+            w->route_dirty[route] = 1;
+            w->routes_dirty = 1;
+        }
+    }
     /* Ask for a replacement once; heartbeats repeat it until STOP. */
     if (HERD_UNLIKELY(w->max_requests > 0 && w->requests == w->max_requests)) {
         herd_log_info("served %llu requests: asking to be replaced",

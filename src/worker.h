@@ -140,6 +140,11 @@ struct herd_worker {
     uint64_t bytes_out;
     uint64_t duration[HERD_DURATION_BUCKETS]; /* requests by duration */
     uint64_t duration_sum_us;
+    /* Requests by route metrics id and status class, reported when
+       they changed. */
+    uint64_t route_status[HERD_MAX_ROUTE_METRICS][6];
+    uint8_t route_dirty[HERD_MAX_ROUTE_METRICS];
+    int routes_dirty;
 };
 
 /*
@@ -158,9 +163,10 @@ void herd_worker_drain(struct herd_worker *w, const char *why);
 void herd_worker_accept_pause(struct herd_worker *w);
 void herd_worker_accept_resume(struct herd_worker *w);
 
-/* Count a request answered with status; sends RETIRE when the worker
+/* Count a request answered with status, on the route whose metrics id is
+   route (-1: none, or no route matched); sends RETIRE when the worker
    reached its max_requests. */
-void herd_worker_request_done(struct herd_worker *w, int status);
+void herd_worker_request_done(struct herd_worker *w, int route, int status);
 
 /* Log a request in the access log (buffered; flushed within
    HERD_ACCESS_FLUSH_MS). Nothing when the access log is off. */

@@ -50,7 +50,11 @@ start(void)
                           "  - { path: /, respond: { body: \"hi\" } }\n"
                           "  - { path: /health, health: {} }\n"
                           "  - { path: /ready3, health: { min_ready: 3 } }\n"
-                          "  - { path: /metrics, metrics: {} }\n",
+                          "  - { path: /metrics, metrics: {} }\n"
+                          "  - { path: /items/:id, respond: { body: i } }\n"
+                          "  - path: /items/:id\n"
+                          "    methods: [POST]\n"
+                          "    respond: { status: 201 }\n",
                           2),
                  0, "herd did not start");
     wait_healthy();
@@ -194,4 +198,89 @@ Test(observe, counters_never_go_backwards_when_a_worker_exits)
     cr_expect_geq(pc_value(r.body, "herd_worker_restarts_total"), 1, "%s",
                   r.body);
     hh_response_free(&r);
+}
+
+/* One series of herd_route_requests_total, from a fresh /metrics. */
+static double
+route_count(const char *route, const char *cls)
+{
+    struct hh_response r;
+    char err[256] = "", key[256];
+    double n;
+
+    get("/metrics", &r);
+    cr_assert_eq(pc_check(r.body, r.body_len, err, sizeof(err)), 0, "%s\n%s",
+                 err, r.body);
+    snprintf(key, sizeof(key),
+             "herd_route_requests_total{route=\"%s\",class=\"%s\"}", route,
+             cls);
+    n = pc_value(r.body, key);
+    hh_response_free(&r);
+    return n;
+}
+
+/* Wait (up to 5 s) until route's class count reaches want; its value. */
+static double
+route_reaches(const char *route, const char *cls, double want)
+{
+    double n = 0;
+    int waited;
+
+    for (waited = 0; waited < 5000; waited += 50) {
+        n = route_count(route, cls);
+        if (n >= want)
+            break;
+        sleep_ms(50);
+    }
+    return n;
+}
+
+Test(observe, metrics_by_route_sum_over_workers_and_survive_exits)
+{
+    struct hh_response r;
+    char raw[256];
+    double before;
+    int i, pid;
+
+    for (i = 0; i < 40; i++) {
+        snprintf(raw, sizeof(raw), "GET /items/%d HTTP/1.1\r\nHost: x\r\n\r\n",
+                 i);
+        cr_assert_eq(hh_request(&srv, raw, &r), 0);
+        hh_response_free(&r);
+    }
+    for (i = 0; i < 10; i++) {
+        cr_assert_eq(hh_request(&srv,
+                                "POST /items/1 HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Length: 0\r\n\r\n",
+                                &r),
+                     0);
+        cr_expect_eq(r.status, 201);
+        hh_response_free(&r);
+        get("/nothing-here", &r);
+        hh_response_free(&r);
+    }
+    /* The two /items/:id routes (GET and POST) share one series; the 404s
+       of no route are in herd_requests_total only. */
+    cr_expect_eq(route_reaches("/items/:id", "2xx", 50), 50);
+    cr_expect_eq(route_count("/items/:id", "4xx"), 0);
+    cr_expect_eq(route_count("/", "2xx"), 0);
+    cr_expect_geq(route_count("/metrics", "2xx"), 1);
+
+    /* A worker that exits takes none of its counts along. */
+    before = route_count("/items/:id", "2xx");
+    pid = hh_slot_pid(&srv, 1);
+    cr_assert_gt(pid, 0);
+    kill(pid, SIGTERM);
+    cr_assert_eq(hh_wait_log(&srv, "serving (slot 1", 2, 10000), 0);
+    for (i = 0; i < 20; i++) {
+        cr_expect_geq(route_count("/items/:id", "2xx"), before);
+        sleep_ms(25);
+    }
+
+    /* Nor does a reload: the route keeps its series. */
+    kill(srv.pid, SIGHUP);
+    cr_assert_eq(hh_wait_log(&srv, "reloaded: generation 2", 1, 10000), 0);
+    get("/items/x", &r);
+    hh_response_free(&r);
+    cr_expect_eq(route_reaches("/items/:id", "2xx", before + 1), before + 1);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -481,17 +482,90 @@ Test(haproxy, unhealthy_instance_is_taken_out)
 
 /* ---- the systemd unit ---- */
 
+/* The unit configure wrote: Type=notify when herd has sd_notify. */
+static char *
+built_unit(void)
+{
+    const char *builddir = getenv("HERD_BUILDDIR");
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/conf/herd.service",
+             builddir ? builddir : ".");
+    return slurp(path);
+}
+
 Test(samples, systemd_unit_reloads_with_hup)
 {
-    const char *srcdir = getenv("HERD_SRCDIR");
-    char path[512], *text;
+    char *text = built_unit();
 
-    snprintf(path, sizeof(path), "%s/conf/herd.service", srcdir ? srcdir : ".");
-    text = slurp(path);
-    cr_assert_not_null(text, "cannot read %s", path);
-    cr_expect(strstr(text, "\nType=simple\n") != NULL);
+    cr_assert_not_null(text, "cannot read conf/herd.service in the build");
+    cr_expect(strstr(text, "\nType=notify\n") != NULL ||
+              strstr(text, "\nType=simple\n") != NULL);
     cr_expect(strstr(text, "\nExecReload=/bin/kill -HUP $MAINPID\n") != NULL);
     cr_expect(strstr(text, "\nKillSignal=SIGTERM\n") != NULL);
     cr_expect(strstr(text, "\nExecStart=/usr/local/sbin/herd -c ") != NULL);
     free(text);
+}
+
+/* Read one datagram sent to the notify socket fd within timeout_ms. */
+static int
+notify_read(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ssize_t n;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    n = recv(fd, buf, cap - 1, 0);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+/* Type=notify: the master says READY=1 once every worker serves,
+   RELOADING=1 then READY=1 around a reload, STOPPING=1 on stop. */
+Test(samples, systemd_notify_ready_reloading_stopping, .timeout = 30)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct hh_server s;
+    char *unit = built_unit(), msg[512], sock[64];
+    int fd, status;
+
+    cr_assert_not_null(unit);
+    if (strstr(unit, "\nType=notify\n") == NULL) {
+        free(unit);
+        cr_skip_test("herd was built without libsystemd (Type=simple)");
+    }
+    free(unit);
+    snprintf(sock, sizeof(sock), "/tmp/herd-notify-%d.sock", (int)getpid());
+    unlink(sock);
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    cr_assert(fd >= 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    setenv("NOTIFY_SOCKET", sock, 1);
+
+    cr_assert_eq(hh_start(&s, "routes:\n  - { path: /, respond: {} }\n", 2), 0);
+    cr_assert_eq(notify_read(fd, msg, sizeof(msg), 10000), 0,
+                 "no READY=1 after start");
+    cr_expect(strncmp(msg, "READY=1\n", 8) == 0, "got: %s", msg);
+    cr_expect(strstr(msg, "STATUS=generation 1 serving with 2 worker(s)") !=
+                  NULL,
+              "got: %s", msg);
+    /* Both workers were ready before READY=1 was sent. */
+    cr_expect_eq(hh_log_count(&s, "serving (slot"), 2);
+
+    kill(s.pid, SIGHUP);
+    cr_assert_eq(notify_read(fd, msg, sizeof(msg), 10000), 0);
+    cr_expect(strncmp(msg, "RELOADING=1", 11) == 0, "got: %s", msg);
+    cr_assert_eq(notify_read(fd, msg, sizeof(msg), 10000), 0);
+    cr_expect(strstr(msg, "READY=1\nSTATUS=generation 2 serving") == msg,
+              "got: %s", msg);
+
+    kill(s.pid, SIGTERM);
+    cr_assert_eq(notify_read(fd, msg, sizeof(msg), 10000), 0);
+    cr_expect(strncmp(msg, "STOPPING=1", 10) == 0, "got: %s", msg);
+    cr_expect_eq(hh_wait_exit(&s, 10000, &status), 0);
+    close(fd);
+    unlink(sock);
 }

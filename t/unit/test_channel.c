@@ -527,3 +527,37 @@ Test(socket, malformed_datagram)
                  HERD_CHANNEL_HEADER);
     recv_fails(fds[0], sizeof(rbuf), "unknown version 7");
 }
+
+Test(channel, route_counts_round_trip_and_refuse_bad_input)
+{
+    struct herd_route_count in[3], out[3];
+    char buf[4 + 3 * HERD_ROUTE_COUNT_WIRE_LEN];
+    size_t len, n, i, j;
+
+    memset(in, 0, sizeof(in));
+    for (i = 0; i < 3; i++) {
+        in[i].id = (uint32_t)(i * 100);
+        for (j = 0; j < 6; j++)
+            in[i].status[j] = (uint64_t)i << 40 | j;
+    }
+    len = herd_route_counts_encode(in, 3, buf, sizeof(buf));
+    cr_assert_eq(len, sizeof(buf));
+    cr_assert_eq(herd_route_counts_decode(buf, len, out, 3, &n), HERD_OK);
+    cr_assert_eq(n, 3);
+    for (i = 0; i < 3; i++) {
+        cr_expect_eq(out[i].id, in[i].id);
+        for (j = 0; j < 6; j++)
+            cr_expect_eq(out[i].status[j], in[i].status[j]);
+    }
+    /* Too little room to encode. */
+    cr_expect_eq(herd_route_counts_encode(in, 3, buf, sizeof(buf) - 1), 0);
+    /* Truncated, trailing bytes, more than the caller has room for. */
+    cr_expect_eq(herd_route_counts_decode(buf, len - 1, out, 3, &n), HERD_ERR);
+    cr_expect_eq(herd_route_counts_decode(buf, 3, out, 3, &n), HERD_ERR);
+    cr_expect_eq(herd_route_counts_decode(buf, len, out, 2, &n), HERD_ERR);
+    /* An id past the last route metric. */
+    in[1].id = HERD_MAX_ROUTE_METRICS;
+    len = herd_route_counts_encode(in, 3, buf, sizeof(buf));
+    cr_expect_eq(herd_route_counts_decode(buf, len, out, 3, &n), HERD_ERR);
+    cr_expect_eq(n, 0);
+}

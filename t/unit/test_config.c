@@ -688,15 +688,15 @@ Test(config_errors, unknown_key_lists_known_ones)
 {
     error_is("foo: 1\n", "herd.yaml:1:1: unknown key \"foo\" (expected one "
                          "of: listen, workers, worker, user, group, pid_file, "
-                         "limits, log, proxy, routes)");
+                         "limits, log, proxy, pubsub, routes)");
     error_is("worker: { period: 1s }\n",
              "herd.yaml:1:11: worker: unknown key \"period\" (expected one "
              "of: heartbeat, timeout, shutdown_timeout, max_requests, "
              "max_requests_jitter)");
-    error_is("routes: [{ path: /, respond: {}, events: {} }]\n",
-             "herd.yaml:1:34: routes[0]: unknown key \"events\" (expected "
+    error_is("routes: [{ path: /, respond: {}, stream: {} }]\n",
+             "herd.yaml:1:34: routes[0]: unknown key \"stream\" (expected "
              "one of: path, methods, respond, health, metrics, static, "
-             "redirect, module)");
+             "redirect, module, events, websocket)");
 }
 
 Test(config_errors, wrong_types)
@@ -997,7 +997,8 @@ Test(config_errors, missing_handler)
 {
     error_is("routes:\n  - path: /\n    methods: [GET]\n",
              "herd.yaml:2:5: routes[0]: missing handler (expected one of: "
-             "respond, health, metrics, static, redirect, module)");
+             "respond, health, metrics, static, redirect, module, events, "
+             "websocket)");
 }
 
 Test(config_errors, two_handlers)
@@ -1283,7 +1284,7 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
     cr_assert_eq(cfg->proxy.ntrusted, 0);
     cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
-    cr_assert_eq(cfg->nroutes, 4);
+    cr_assert_eq(cfg->nroutes, 7);
     cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
     cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
     cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
@@ -1725,4 +1726,63 @@ Test(config_module, timeout_has_bounds)
              "      handler: h\n      timeout: 0s\n",
              "herd.yaml:6:16: routes[0].module.timeout: 0s is out of range "
              "(1ms..1d)");
+}
+
+/* ---- pub/sub handlers ---- */
+
+Test(config_pubsub, events_and_websocket_routes)
+{
+    const char *yaml =
+        "pubsub: { history: 50, max_channels: 10 }\n"
+        "routes:\n"
+        "  - path: /events/:room\n"
+        "    methods: [GET, POST]\n"
+        "    events: { channel: \":room\", keepalive: 5s,\n"
+        "              publish_from: [127.0.0.0/8, unix] }\n"
+        "  - path: /ws\n"
+        "    websocket: { channel: lobby, max_message_size: 4k }\n";
+    struct herd_config *cfg = NULL;
+    char err[1024];
+
+    cr_assert_eq(herd_config_load_string("herd.yaml", yaml, strlen(yaml), &cfg,
+                                         err, sizeof(err)),
+                 HERD_OK, "%s", err);
+    cr_expect_eq(cfg->pubsub.backend, HERD_PUBSUB_LOCAL);
+    cr_expect_eq(cfg->pubsub.history, 50);
+    cr_expect_eq(cfg->pubsub.max_channels, 10);
+    cr_expect_str_eq(cfg->pubsub.prefix, "herd:");
+    cr_expect_eq(cfg->routes[0].handler, HERD_HANDLER_EVENTS);
+    cr_expect_str_eq(cfg->routes[0].u.channel.channel, ":room");
+    cr_expect_eq(cfg->routes[0].u.channel.keepalive_ms, 5000);
+    cr_expect_eq(cfg->routes[0].u.channel.npublish_from, 2);
+    cr_expect_eq(cfg->routes[0].u.channel.retry_ms, 2000);
+    cr_expect_eq(cfg->routes[1].handler, HERD_HANDLER_WEBSOCKET);
+    cr_expect_eq(cfg->routes[1].u.channel.max_message_size, 4096);
+    cr_expect_eq(cfg->routes[1].u.channel.publish, 1);
+    herd_config_free(cfg);
+}
+
+Test(config_pubsub, errors)
+{
+    error_is("routes:\n  - path: /e\n    events: { channel: \":room\" }\n",
+             "herd.yaml:3:24: routes[0].events.channel: the route's path "
+             "has no parameter :room");
+    error_is("routes:\n  - path: /e\n    events: { channel: \"a b\" }\n",
+             "herd.yaml:3:24: routes[0].events.channel: invalid channel a b "
+             "(expected 1 to 200 of A-Z a-z 0-9 . _ : -, or :param naming a "
+             "route parameter)");
+    error_is("routes:\n  - path: /e\n    methods: [PUT]\n"
+             "    events: { channel: x }\n",
+             "herd.yaml:3:14: routes[0].methods: an events route answers GET "
+             "(subscribe) and POST (publish) only");
+    error_is("routes:\n  - path: /w\n    methods: [POST]\n"
+             "    websocket: { channel: x }\n",
+             "herd.yaml:3:14: routes[0].methods: a websocket route answers "
+             "GET only");
+    error_is("routes:\n  - path: /w\n    websocket: {}\n",
+             "herd.yaml:3:16: routes[0].websocket: missing required key "
+             "\"channel\"");
+    error_is("pubsub: { backend: kafka }\n",
+             "herd.yaml:1:20: pubsub.backend: invalid value \"kafka\" "
+             "(expected one of: local, redis)");
 }

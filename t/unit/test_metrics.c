@@ -9,6 +9,7 @@
 
 static struct herd_server_score ss;
 static struct herd_score slots[3];
+static struct herd_route_score routes[3];
 
 static void
 setup(void)
@@ -42,6 +43,13 @@ setup(void)
         slots[i].last_heartbeat_ms = 4500;
     }
     slots[2].state = HERD_SLOT_STARTING;
+    memset(routes, 0, sizeof(routes));
+    ss.nroutes = 3;
+    snprintf(routes[0].route, sizeof(routes[0].route), "/users/:id");
+    routes[0].status[2] = 5;
+    routes[0].status[5] = 1;
+    snprintf(routes[2].route, sizeof(routes[2].route), "/q\"x\\y");
+    routes[2].status[4] = 2;
 }
 
 TestSuite(metrics, .init = setup);
@@ -119,7 +127,8 @@ Test(metrics, prometheus_is_valid_and_says_the_totals)
     struct herd_buf b = {0};
     char err[256] = "", *s;
 
-    cr_assert_eq(herd_metrics_prometheus(&b, &ss, slots, 5000), HERD_OK);
+    cr_assert_eq(herd_metrics_prometheus(&b, &ss, slots, routes, 5000),
+                 HERD_OK);
     cr_assert_eq(herd_buf_append(&b, "", 1), HERD_OK);
     s = b.data;
     cr_assert_eq(pc_check(s, b.len - 1, err, sizeof(err)), 0, "%s\n%s", err, s);
@@ -139,6 +148,18 @@ Test(metrics, prometheus_is_valid_and_says_the_totals)
     cr_expect_eq(pc_value(s, "herd_worker_restarts_total"), 4);
     cr_expect_eq(pc_value(s, "herd_reloads_total"), 1);
     cr_expect_eq(pc_value(s, "herd_heartbeat_age_seconds{slot=\"0\"}"), 0.5);
+    cr_expect_eq(pc_value(s, "herd_route_requests_total{route=\"/users/:id\","
+                             "class=\"2xx\"}"),
+                 5);
+    cr_expect_eq(pc_value(s, "herd_route_requests_total{route=\"/users/:id\","
+                             "class=\"5xx\"}"),
+                 1);
+    /* Label values are escaped as 0.0.4 says. */
+    cr_expect_eq(pc_value(s, "herd_route_requests_total{route=\"/q\\\"x\\\\"
+                             "y\",class=\"4xx\"}"),
+                 2);
+    /* An unused id has no series. */
+    cr_expect(strstr(s, "route=\"\"") == NULL, "%s", s);
     herd_buf_free(&b);
 }
 
