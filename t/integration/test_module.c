@@ -441,6 +441,13 @@ Test(module, echo_query_edge_cases_and_wildcard)
     expect_field(r.body, "qs", "");
     hh_response_free(&r);
 
+    /* %2F and %25 stay encoded in the path, so that an encoded / is
+       never a separator. */
+    get("/files/a%2Fb%25c%41", &r);
+    expect_field(r.body, "path", "/files/a%2Fb%25cA");
+    expect_field(r.body, "param_star", "a%2Fb%25cA");
+    hh_response_free(&r);
+
     get("/echo/1?x=1&q=%41%2b%2B", &r);
     expect_field(r.body, "q", "A++");
     hh_response_free(&r);
@@ -778,6 +785,9 @@ Test(module, response_header_refuses_bad_and_reserved_names)
         "utf8_value: 0",
         "paren_name: -1 EINVAL",
         "nonascii_name: -1 EINVAL",
+        "null_req: -1 EINVAL",
+        "null_req_respond: -1 EINVAL",
+        "null_body_len5: -1 EINVAL",
     };
     struct hh_response r;
     char line[64];
@@ -1746,6 +1756,11 @@ Test(module, stream_refuses_calls_after_begin)
     cr_expect_null(strstr(r.head, "X-Late"), "head:\n%s", r.head);
     hh_response_free(&r);
     free(want);
+    wait_log("testmod: stream prechecks ", 1);
+    cr_expect_eq(hh_log_count(&srv, "testmod: stream prechecks write=-1 "
+                                    "EINVAL end=-1 EINVAL begin204=-1 "
+                                    "EINVAL"),
+                 1);
     wait_log("testmod: stream checks ", 1);
     cr_expect_eq(hh_log_count(&srv, "testmod: stream checks header=-1 "
                                     "EALREADY begin=-1 EALREADY "

@@ -343,6 +343,18 @@ t_headers(struct herd_request *req)
                    rc ? errname(errno) : "");
     }
     errno = 0;
+    rc = herd_response_header(NULL, "X-Null-Req", "v");
+    buf_printf(&b, "null_req: %d%s%s\n", rc, rc ? " " : "",
+               rc ? errname(errno) : "");
+    errno = 0;
+    rc = herd_respond(NULL, 200, NULL, 0);
+    buf_printf(&b, "null_req_respond: %d%s%s\n", rc, rc ? " " : "",
+               rc ? errname(errno) : "");
+    errno = 0;
+    rc = herd_respond(req, 200, NULL, 5);
+    buf_printf(&b, "null_body_len5: %d%s%s\n", rc, rc ? " " : "",
+               rc ? errname(errno) : "");
+    errno = 0;
     rc = herd_response_header(req, NULL, "v");
     buf_printf(&b, "null_name: %d%s%s\n", rc, rc ? " " : "",
                rc ? errname(errno) : "");
@@ -828,6 +840,24 @@ t_stream(struct herd_request *req)
         return HERD_DONE;
     }
     herd_response_header(req, "Content-Type", "text/x-stream");
+    if (query_num(req, "check", 0)) {
+        int w, e, b204;
+        int ew, ee, eb;
+
+        errno = 0;
+        w = herd_stream_write(req, "x", 1);
+        ew = errno;
+        errno = 0;
+        e = herd_stream_end(req);
+        ee = errno;
+        errno = 0;
+        b204 = herd_stream_begin(req, 204);
+        eb = errno;
+        herd_log(HERD_LOG_INFO,
+                 "testmod: stream prechecks write=%d %s end=%d %s "
+                 "begin204=%d %s",
+                 w, errname(ew), e, errname(ee), b204, errname(eb));
+    }
     if (query_num(req, "late", 0) > 0) {
         herd_request_on_cancel(req, stream_cancel, s);
         ms_timeval(query_num(req, "late", 0), &tv);
