@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -501,6 +502,32 @@ Test(module, untrusted_peer_cannot_set_client_or_request_id)
     cr_expect_str_neq(id, "my-id-123");
     cr_expect_str_eq(hdr(&r, "X-Request-Id"), id);
     hh_response_free(&r);
+}
+
+Test(module, unix_socket_client_is_unix)
+{
+    struct sockaddr_un sun;
+    struct hh_response r;
+    char extra[300];
+    int fd;
+
+    make_work();
+    snprintf(extra, sizeof(extra),
+             "listen: [\"127.0.0.1:0\", \"unix:%s/h.sock\"]\n", work);
+    start_std(1, extra);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/h.sock", work);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0,
+                 "connect %s: %s", sun.sun_path, strerror(errno));
+    cr_assert_eq(hh_send(fd, "GET /echo/1 HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 200);
+    expect_field(r.body, "client", "unix:");
+    hh_response_free(&r);
+    close(fd);
 }
 
 Test(module, config_values_are_strings_as_written)
