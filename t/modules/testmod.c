@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Built twice by the hot-deploy test: -DTESTMOD_VERSION=2 says "v2". */
+/* The hot-deploy tests build it again: -DTESTMOD_VERSION=2 says "v2",
+   and 3 lacks t_version (a reload that must fail). */
 #ifndef TESTMOD_VERSION
 #define TESTMOD_VERSION 1
 #endif
