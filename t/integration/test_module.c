@@ -1020,6 +1020,10 @@ Test(module, deferred_response_from_timer)
     cr_expect_eq(r.status, 200);
     cr_expect_str_eq(r.body, "deferred a\n");
     cr_expect_geq(took, 140, "answered after %ld ms, before the timer", took);
+    cr_expect_str_neq(hdr(&r, "Date"), "");
+    cr_expect_str_neq(hdr(&r, "X-Request-Id"), "");
+    cr_expect_str_eq(hdr(&r, "Content-Length"), "11");
+    cr_expect_str_eq(hdr(&r, "Content-Type"), "text/plain; charset=utf-8");
     hh_response_free(&r);
     cr_expect_eq(hh_log_count(&srv, "testmod: cancelled"), 0);
 }
@@ -1210,6 +1214,7 @@ Test(module, deferred_request_keeps_its_data_while_pipelined_input_moves)
     expect_field(r.body, "x_test", "a");
     expect_field(r.body, "body", "body-one");
     expect_field(r.body, "route", "/defer");
+    expect_field(r.body, "reqid", hdr(&r, "X-Request-Id"));
     hh_response_free(&r);
 
     cr_assert_eq(hh_read_response(fd, &r, 0), 0);
