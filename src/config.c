@@ -1975,8 +1975,7 @@ set_channel_name(struct loader *ld, const struct key_def *k,
 
     (void)k;
     /* Required: apply_map never calls this with v NULL. */
-    if (scalar_text(ld, v, path, "a channel name, or :param", &text) !=
-        HERD_OK)
+    if (scalar_text(ld, v, path, "a channel name, or :param", &text) != HERD_OK)
         return HERD_ERR;
     name = text[0] == ':' ? text + 1 : text;
     len = strlen(name);
@@ -2218,8 +2217,8 @@ check_channel_route(struct loader *ld, const struct herd_route_conf *route,
                            ? HERD_M_GET | HERD_M_HEAD | HERD_M_POST
                            : HERD_M_GET | HERD_M_HEAD;
 
-    n = map_get(map, route->handler == HERD_HANDLER_EVENTS ? "events"
-                                                           : "websocket");
+    n = map_get(map,
+                route->handler == HERD_HANDLER_EVENTS ? "events" : "websocket");
     if (cc->channel != NULL && cc->channel[0] == ':' &&
         !pattern_has_param(route->path, cc->channel + 1)) {
         join_path(at, path,

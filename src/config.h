@@ -97,15 +97,15 @@ struct herd_redirect_conf {
 /* events (Server-Sent Events) and websocket: a pub/sub channel's
    subscribers. */
 struct herd_channel_conf {
-    char *channel;         /* a name, or ":param": a route parameter's */
-    uint64_t keepalive_ms; /* events: a comment this often; websocket: a
-                              ping; default 15s */
-    uint64_t max_pending;  /* a subscriber this many bytes behind is
-                              dropped; default 1m */
-    uint64_t retry_ms;     /* events: the retry: hint; default 2s */
-    uint64_t max_message_size;  /* websocket: default 64k */
-    int publish;                /* websocket: clients' messages are
-                                   published; default true */
+    char *channel;             /* a name, or ":param": a route parameter's */
+    uint64_t keepalive_ms;     /* events: a comment this often; websocket: a
+                                  ping; default 15s */
+    uint64_t max_pending;      /* a subscriber this many bytes behind is
+                                  dropped; default 1m */
+    uint64_t retry_ms;         /* events: the retry: hint; default 2s */
+    uint64_t max_message_size; /* websocket: default 64k */
+    int publish;               /* websocket: clients' messages are
+                                  published; default true */
     struct herd_cidr *publish_from; /* events: who may POST; none default */
     size_t npublish_from;
 };

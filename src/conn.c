@@ -422,6 +422,7 @@ hook_ref(void *arg, const void *p, size_t len, void (*release)(void *),
 }
 
 static int hook_push(void *arg, const char *data, size_t len);
+static void hook_abort(void *arg);
 
 static const struct herd_http1_hooks conn_hooks = {
     .flush = hook_flush,
@@ -432,6 +433,7 @@ static const struct herd_http1_hooks conn_hooks = {
     .ref = hook_ref,
     .identify = hook_identify,
     .push = hook_push,
+    .abort = hook_abort,
 };
 
 /* ---- timers ---- */
@@ -828,6 +830,12 @@ hook_push(void *arg, const char *data, size_t len)
     if (c->out.len - c->out_off > HERD_STREAM_MAX_PENDING)
         return HERD_AGAIN;
     return HERD_OK;
+}
+
+static void
+hook_abort(void *arg)
+{
+    conn_close(arg);
 }
 
 /* The peer closed while a module request was deferred: cancel it. */

@@ -732,11 +732,24 @@ answer(struct herd_http1 *h, time_t now)
             rc = answer_redirect(&r, hd, &m, query, qlen, &status);
             break;
         case HERD_HANDLER_MODULE: {
+            struct herd_module_config *mc =
+                (struct herd_module_config *)&hd->conf->u.module;
             struct herd_request_args ra = {
-                h,     hd,   &m,  w->path.data, dlen,
-                query, qlen, now, r.ch,         r.head_only,
+                .h = h,
+                .hd = hd,
+                .mc = mc,
+                .timeout_ms = mc->timeout_ms,
+                .m = &m,
+                .path = w->path.data,
+                .plen = dlen,
+                .query = query,
+                .qlen = qlen,
+                .now = now,
+                .ch = r.ch,
+                .head_only = r.head_only,
             };
 
+            *(void **)&ra.fn = mc->fn;
             status = 500;
             rc = herd_buf_reserve(&h->body, 1); /* room for a NUL */
             if (rc == HERD_OK)

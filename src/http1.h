@@ -79,6 +79,9 @@ struct herd_http1_hooks {
        still queued); HERD_ERR when out of memory (the connection is
        lost). */
     int (*push)(void *arg, const char *data, size_t len);
+    /* Drop the connection now, whatever it was doing (a subscriber too
+       slow for its stream). The engine is freed through it. */
+    void (*abort)(void *arg);
 };
 
 /* What a connection is doing, for the owner's timers. */

@@ -45,7 +45,10 @@ struct herd_request {
     struct herd_http1 *h;               /* NULL once cancelled */
     struct herd_worker *w;
     const struct herd_handler *hd;
-    struct herd_module_config *mc;
+    struct herd_module_config *mc; /* NULL for herd's own handlers */
+    herd_handler_fn *fn;
+    uint64_t timeout_ms; /* a deferred request's limit */
+    const char *what;    /* the route (and module) for messages */
 
     /* The head: the engine's input while attached, own copies after. */
     const char *head;
@@ -442,7 +445,10 @@ herd_request_run(const struct herd_request_args *a, int *status,
     req->h = h;
     req->w = w;
     req->hd = a->hd;
-    req->mc = (struct herd_module_config *)&a->hd->conf->u.module;
+    req->mc = a->mc;
+    req->fn = a->fn;
+    req->timeout_ms = a->timeout_ms;
+    req->what = a->hd->running != NULL ? a->hd->running : a->hd->conf->path;
     head = h->base + h->msg_start;
     req->head = head;
     req->names = h->name;
@@ -481,16 +487,16 @@ herd_request_run(const struct herd_request_args *a, int *status,
     }
     req->attached = 1;
 
-    *(void **)&fn = req->mc->fn;
+    fn = req->fn;
     herd_worker_running(w, a->hd);
     rc = fn(req);
     herd_worker_running(w, NULL);
     req->attached = 0;
 
     if (!req->finished && rc == HERD_DEFER && h->hooks->push == NULL) {
-        herd_log_error("module %s: route %s deferred a request where herd "
-                       "cannot wait for it: 500",
-                       req->mc->file, req->mc->route);
+        herd_log_error("route %s deferred a request where herd cannot wait "
+                       "for it: 500",
+                       req->what);
         if (req->cancel_cb != NULL)
             req->cancel_cb(req, req->cancel_arg);
         req->cancel_cb = NULL;
@@ -503,7 +509,7 @@ herd_request_run(const struct herd_request_args *a, int *status,
     if (!req->finished && rc == HERD_DEFER) {
         if (request_detach(req) != HERD_OK) {
             herd_log_error("out of memory deferring a request of %s",
-                           req->mc->route);
+                           req->what);
             if (req->cancel_cb != NULL)
                 req->cancel_cb(req, req->cancel_arg);
             request_free(req);
@@ -521,9 +527,8 @@ herd_request_run(const struct herd_request_args *a, int *status,
         herd_stream_end(req);
         req->attached = 0;
     } else if (!req->finished) {
-        herd_log_error("module %s: handler %s of route %s returned %s "
-                       "without a response: 500",
-                       req->mc->file, req->mc->handler, req->mc->route,
+        herd_log_error("route %s returned %s without a response: 500",
+                       req->what,
                        rc == HERD_DONE ? "HERD_DONE" : "an unknown value");
         req->attached = 1;
         respond_error(req, 500);
@@ -569,6 +574,13 @@ herd_request_cancel(struct herd_request *req)
 }
 
 void
+herd_request_abort(struct herd_request *req)
+{
+    if (req->h != NULL && req->h->hooks->abort != NULL)
+        req->h->hooks->abort(req->h->arg);
+}
+
+void
 herd_request_shutdown(void)
 {
     while (zombies != NULL)
@@ -583,7 +595,7 @@ herd_request_wait_ms(const struct herd_request *req)
 
     if (req->started)
         return 0;
-    end = req->deferred_ms + req->mc->timeout_ms;
+    end = req->deferred_ms + req->timeout_ms;
     return end > now ? end - now : 1;
 }
 
@@ -593,9 +605,8 @@ herd_request_expire(struct herd_request *req)
     struct herd_http1 *h = req->h;
     void (*cb)(struct herd_request *, void *) = req->cancel_cb;
 
-    herd_log_warn("module %s: route %s did not answer within %llu ms: 504",
-                  req->mc->file, req->mc->route,
-                  (unsigned long long)req->mc->timeout_ms);
+    herd_log_warn("route %s did not answer within %llu ms: 504", req->what,
+                  (unsigned long long)req->timeout_ms);
     req->cancel_cb = NULL;
     if (cb != NULL) {
         req->dropped = 1;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "herd.h"
 #include "response.h"
 
 struct herd_http1;
@@ -23,8 +24,11 @@ struct herd_request;
 struct herd_request_args {
     struct herd_http1 *h; /* the engine, its head still in the input */
     const struct herd_handler *hd;
-    const struct herd_match *m; /* parameters: slices of path */
-    const char *path;           /* decoded, NUL-terminated */
+    herd_handler_fn *fn;           /* the module's, or herd's own */
+    struct herd_module_config *mc; /* the module's; NULL: herd's own */
+    uint64_t timeout_ms;           /* a deferred request's limit */
+    const struct herd_match *m;    /* parameters: slices of path */
+    const char *path;              /* decoded, NUL-terminated */
     size_t plen;
     const char *query; /* raw, a slice of the head; NULL when none */
     size_t qlen;
@@ -57,6 +61,10 @@ uint64_t herd_request_wait_ms(const struct herd_request *req);
 
 /* module.timeout passed: cancel the request and answer 504. */
 void herd_request_expire(struct herd_request *req);
+
+/* Drop req's connection now (a subscriber too slow for its stream): req
+   is cancelled through it. Nothing when it is already cancelled. */
+void herd_request_abort(struct herd_request *req);
 
 /* The worker ends: free what modules never finished. */
 void herd_request_shutdown(void);
