@@ -2049,6 +2049,96 @@ Test(module, reset_by_client_cancels_deferred_request)
     hh_response_free(&r);
 }
 
+/* One churn client: n requests of random kinds, each on a new connection,
+   abandoned at a random moment or read to the end. Exits 0, or 1 when a
+   request it read to the end went wrong. */
+static void
+churn_client(unsigned seed, int n)
+{
+    static const char *const targets[] = {
+        "/defer?ms=%u&tag=c",   "/stream?n=20&gap=%u&sync=1",
+        "/never?x=%u",          "/ref?size=%u000",
+        "/late?ms=%u",          "/echo/%u?q=x",
+        "/stream?n=%u&sync=50", "/defer?ms=%u&big=300000",
+    };
+    char target[128], raw[256];
+    struct hh_response r;
+    int i, fd, kind;
+
+    for (i = 0; i < n; i++) {
+        kind = (int)(rand_r(&seed) % 8);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(target, sizeof(target), targets[kind],
+                 1 + (unsigned)rand_r(&seed) % 40);
+#pragma GCC diagnostic pop
+        snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+                 target);
+        fd = hh_connect(&srv);
+        if (fd < 0 || hh_send(fd, raw, 0) != 0)
+            _exit(1);
+        if (rand_r(&seed) % 2) {
+            /* Leave at once, a little later, or with a reset. */
+            sleep_ms((int)(rand_r(&seed) % 30));
+            if (rand_r(&seed) % 3 == 0) {
+                struct linger l = {1, 0};
+
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+            }
+            close(fd);
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        if (hh_read_response(fd, &r, 0) != 0 ||
+            (r.status != 200 && r.status != 504)) {
+            fprintf(stderr, "churn: %s: status %d\n", target, r.status);
+            _exit(1);
+        }
+        hh_response_free(&r);
+        close(fd);
+    }
+    _exit(0);
+}
+
+/* Clients coming and going at random moments of deferred requests,
+   streams and lent bodies: the worker must neither crash nor leak
+   (a sanitizer build checks the latter at its exit). */
+Test(module, churn_of_deferred_and_streamed_requests, .timeout = 90)
+{
+    struct hh_response r;
+    pid_t w0, kids[4];
+    int i, st, bad = 0;
+
+    start_std(1, "");
+    w0 = hh_worker_pid(&srv, 0, 1);
+    for (i = 0; i < 4; i++) {
+        kids[i] = fork();
+        cr_assert_geq(kids[i], 0);
+        if (kids[i] == 0)
+            churn_client(1234u + (unsigned)i, 60);
+    }
+    for (i = 0; i < 4; i++) {
+        cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad++;
+    }
+    cr_expect_eq(bad, 0, "%d churn clients saw a wrong answer", bad);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_expect_eq(hh_worker_pid(&srv, 0, 1), w0, "the worker was replaced");
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+    /* A graceful stop cancels what is left; the worker exits 0. */
+    {
+        char want[128];
+
+        cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+        snprintf(want, sizeof(want), "worker 0 (pid %d) exited with status 0",
+                 (int)w0);
+        wait_log(want, 1);
+    }
+}
+
 /* ---- crashes ---- */
 
 /* Connections c[0], c[1] to two different workers (pids p[0], p[1]),
