@@ -2139,6 +2139,42 @@ Test(module, churn_of_deferred_and_streamed_requests, .timeout = 90)
     }
 }
 
+/* The same churn across two reloads: old workers drain deferred requests
+   and streams while new ones take over. */
+Test(module, churn_across_reloads, .timeout = 90)
+{
+    struct hh_response r;
+    pid_t kids[4];
+    int i, st, bad = 0;
+
+    start_std(2, "");
+    for (i = 0; i < 4; i++) {
+        kids[i] = fork();
+        cr_assert_geq(kids[i], 0);
+        if (kids[i] == 0)
+            churn_client(777u + (unsigned)i, 60);
+    }
+    wait_log("testmod: deferred ", 5);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 2 worker(s)", 1);
+    wait_log("testmod: deferred ",
+             hh_log_count(&srv, "testmod: deferred ") + 5);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 3 serving with 2 worker(s)", 1);
+    for (i = 0; i < 4; i++) {
+        cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad++;
+    }
+    cr_expect_eq(bad, 0, "%d churn clients saw a wrong answer", bad);
+    get("/hello", &r);
+    cr_expect_eq(r.status, 200);
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&srv, "killed by signal"), 0);
+    cr_expect_eq(hh_log_count(&srv, "reload failed"), 0);
+    cr_expect_eq(hh_wait_children(srv.pid, 2, WAIT_MS), 0);
+}
+
 /* ---- crashes ---- */
 
 /* Connections c[0], c[1] to two different workers (pids p[0], p[1]),

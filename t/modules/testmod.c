@@ -242,10 +242,13 @@ herd_module_worker_init(struct herd_module_config *cfg)
     return 0;
 }
 
+static void deferred_free_all(void);
+
 void
 herd_module_worker_exit(struct herd_module_config *cfg)
 {
     herd_log(HERD_LOG_INFO, "testmod: worker exit %s", herd_config_route(cfg));
+    deferred_free_all();
 }
 
 /* ---- synchronous handlers ---- */
@@ -482,7 +485,13 @@ struct deferred {
     char tag[64];
     int echo;   /* answer with t_echo's text, read when the timer fires */
     size_t big; /* or with this many bytes of t_ref's pattern */
+    struct deferred *prev, *next;
 };
+
+/* Every live deferred state: without a cancel callback (t_late), one
+   whose request herd cancelled waits for its timer, which a stopping
+   worker never runs; herd_module_worker_exit frees what is left. */
+static struct deferred *live;
 
 static void
 ms_timeval(unsigned long ms, struct timeval *tv)
@@ -494,9 +503,22 @@ ms_timeval(unsigned long ms, struct timeval *tv)
 static void
 deferred_free(struct deferred *d)
 {
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else if (live == d)
+        live = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
     if (d->timer != NULL)
         event_free(d->timer);
     free(d);
+}
+
+static void
+deferred_free_all(void)
+{
+    while (live != NULL)
+        deferred_free(live);
 }
 
 static void
@@ -538,6 +560,10 @@ defer(struct herd_request *req, const char *name, event_callback_fn cb,
         ms_timeval(query_num(req, "ms", 100), &tv);
         evtimer_add(d->timer, &tv);
     }
+    d->next = live;
+    if (live != NULL)
+        live->prev = d;
+    live = d;
     if (cancellable)
         herd_request_on_cancel(req, deferred_cancel, d);
     herd_log(HERD_LOG_INFO, "testmod: deferred %s %s", name,
