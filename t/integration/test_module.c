@@ -86,6 +86,8 @@ static const struct {
     {"/cancelresp2", "t_cancel_responds", "", ""},
     {"/abandon", "t_abandon", ", timeout: 200ms", ""},
     {"/sub", "t_sub", "", ""},
+    {"/count1", "t_count", "", ""},
+    {"/count2", "t_count", "", ""},
     {"/pub", "t_pub", "", ""},
 };
 
@@ -550,6 +552,38 @@ Test(module, config_values_are_strings_as_written)
     get("/echo/1?cfgkey=missing", &r);
     expect_field(r.body, "cfgval", "(null)");
     hh_response_free(&r);
+}
+
+Test(module, routes_naming_one_file_share_its_globals)
+{
+    static const char *const seq[][2] = {
+        {"/count1", "1\n"}, {"/count2", "2\n"}, {"/count1", "3\n"}};
+    struct hh_response r;
+    size_t i;
+
+    start_std(1, "");
+    for (i = 0; i < 3; i++) {
+        get(seq[i][0], &r);
+        cr_expect_str_eq(r.body, seq[i][1], "%s", seq[i][0]);
+        hh_response_free(&r);
+    }
+    /* A reload loads a fresh copy: the count starts again. */
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    wait_log("reloaded: generation 2 serving with 1 worker(s)", 1);
+    {
+        long deadline = now_ms() + WAIT_MS;
+        int ok = 0;
+
+        /* Until generation 2 answers (the old worker may still). */
+        while (!ok && now_ms() < deadline) {
+            get("/count2", &r);
+            ok = strcmp(r.body, "1\n") == 0;
+            hh_response_free(&r);
+            if (!ok)
+                sleep_ms(10);
+        }
+        cr_expect(ok, "generation 2 kept generation 1's count");
+    }
 }
 
 Test(module, two_copies_of_a_module_stay_apart)

@@ -39,6 +39,7 @@ int t_ref(struct herd_request *req);
 int t_nothing(struct herd_request *req);
 int t_crash(struct herd_request *req);
 int t_version(struct herd_request *req);
+int t_count(struct herd_request *req);
 
 /* ---- a growing text buffer for response bodies ---- */
 
@@ -475,6 +476,19 @@ t_version(struct herd_request *req)
     return HERD_DONE;
 }
 #endif
+
+/* Counts its calls in a global: shared by every route naming this file
+   (one copy per configuration), and per worker. */
+int
+t_count(struct herd_request *req)
+{
+    static int calls;
+    char body[32];
+    int n = snprintf(body, sizeof(body), "%d\n", ++calls);
+
+    herd_respond(req, 200, body, (size_t)n);
+    return HERD_DONE;
+}
 
 /* ---- deferred handlers ---- */
 
