@@ -1166,6 +1166,35 @@ Test(module, module_timeout_cancels_and_answers_504)
     hh_response_free(&r);
 }
 
+/* herd's own 504 and 500 to a HEAD carry no body either. */
+Test(module, herd_errors_to_head_have_no_body)
+{
+    struct hh_response r;
+    int fd;
+
+    start_std(1, "");
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "HEAD /never HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "HEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 1), 0);
+    cr_expect_eq(r.status, 504);
+    hh_response_free(&r);
+    if (hh_read_response(fd, &r, 1) == 0) { /* unless 504 closed it */
+        cr_expect_eq(r.status, 500, "a body followed the 504");
+        hh_response_free(&r);
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+        cr_expect_str_eq(r.body, "{\"message\":\"Hello, World!\"}\n",
+                         "a body followed the 500");
+        hh_response_free(&r);
+    }
+    close(fd);
+}
+
 Test(module, late_answer_after_timeout_fails_with_enotconn)
 {
     struct hh_response r;
