@@ -2735,7 +2735,8 @@ Test(module, worker_init_failure_is_not_respawned)
 
 /* ---- hot deploy ---- */
 
-/* Compile testmod.c (version 1 or 2) to out. */
+/* Compile testmod.c (version 1, 2 or 3) to out; libevent's headers may
+   be outside the default include path. */
 static void
 build_testmod(int version, const char *out)
 {
@@ -2743,8 +2744,9 @@ build_testmod(int version, const char *out)
     int rc;
 
     snprintf(cmd, sizeof(cmd),
-             "%s -shared -fPIC -I'%s/src' -DTESTMOD_VERSION=%d -o '%s' "
-             "'%s/t/modules/testmod.c'",
+             "%s -shared -fPIC -I'%s/src' "
+             "$(pkg-config --cflags libevent 2>/dev/null) "
+             "-DTESTMOD_VERSION=%d -o '%s' '%s/t/modules/testmod.c'",
              env("HERD_CC"), env("HERD_SRCDIR"), version, out,
              env("HERD_SRCDIR"));
     rc = system(cmd);
