@@ -3,16 +3,17 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 /* struct herd_health holds 4 u32, then requests, status[], 5 more u64,
-   duration[] and its sum. If a field is added, the sizeof check fails
-   until the codec follows. */
+   duration[] and its sum, and the two pub/sub counts. If a field is
+   added, the sizeof check fails until the codec follows. */
 #define HEALTH_U64S                                                            \
     (1 + HERD_ARRAY_LEN(((struct herd_health *)0)->status) + 5 +               \
-     HERD_DURATION_BUCKETS + 1)
+     HERD_DURATION_BUCKETS + 1 + 2)
 _Static_assert(sizeof(struct herd_health) == 4 * 4 + 8 * HEALTH_U64S,
                "struct herd_health changed: update the health codec");
 _Static_assert(HERD_HEALTH_WIRE_LEN == 4 * 4 + 8 * HEALTH_U64S,
@@ -175,6 +176,8 @@ herd_health_encode(const struct herd_health *h, char *buf)
     for (i = 0; i < HERD_ARRAY_LEN(h->duration); i++)
         p = put_u64(p, h->duration[i]);
     p = put_u64(p, h->duration_sum_us);
+    p = put_u64(p, h->subscribers);
+    p = put_u64(p, h->dropped);
     return (size_t)(p - buf);
 }
 
@@ -200,7 +203,9 @@ herd_health_decode(const char *buf, size_t len, struct herd_health *h)
     p = take_u64(p, &h->uptime_ms);
     for (i = 0; i < HERD_ARRAY_LEN(h->duration); i++)
         p = take_u64(p, &h->duration[i]);
-    take_u64(p, &h->duration_sum_us);
+    p = take_u64(p, &h->duration_sum_us);
+    p = take_u64(p, &h->subscribers);
+    take_u64(p, &h->dropped);
     return HERD_OK;
 }
 
@@ -331,4 +336,82 @@ herd_channel_recv(int fd, char *buf, size_t cap, struct herd_msg *msg,
         return HERD_ERR;
     }
     return herd_channel_decode(buf, (size_t)n, msg, err, errlen);
+}
+
+/* ---- a queue for messages that must not be dropped ---- */
+
+int
+herd_chanq_pending(const struct herd_chanq *q)
+{
+    return q->off < q->len;
+}
+
+int
+herd_chanq_flush(struct herd_chanq *q, int fd)
+{
+    uint32_t n;
+    int rc;
+
+    while (q->off < q->len) {
+        memcpy(&n, q->data + q->off + 1, 4);
+        rc = herd_channel_send(fd, (uint8_t)q->data[q->off],
+                               q->data + q->off + 5, n);
+        if (rc != HERD_OK)
+            return rc;
+        q->off += 5 + (size_t)n;
+    }
+    q->off = q->len = 0;
+    return HERD_OK;
+}
+
+int
+herd_chanq_send(struct herd_chanq *q, int fd, uint8_t type, const void *payload,
+                size_t len)
+{
+    size_t max = q->max ? q->max : HERD_CHANQ_DEFAULT_MAX, need, cap;
+    uint32_t n = (uint32_t)len;
+    char *p;
+    int rc;
+
+    if (len > HERD_CHANNEL_MAX_PAYLOAD)
+        return HERD_ERR;
+    if (!herd_chanq_pending(q)) {
+        rc = herd_channel_send(fd, type, payload, len);
+        if (rc != HERD_AGAIN)
+            return rc;
+    }
+    if (q->off > 0 && q->off == q->len)
+        q->off = q->len = 0;
+    need = 5 + len;
+    if (q->len - q->off + need > max)
+        return HERD_ERR;
+    if (q->len + need > q->cap) {
+        if (q->off > 0) { /* move what waits to the front first */
+            memmove(q->data, q->data + q->off, q->len - q->off);
+            q->len -= q->off;
+            q->off = 0;
+        }
+        for (cap = q->cap ? q->cap : 4096; cap < q->len + need; cap *= 2)
+            ;
+        if (cap > q->cap) {
+            p = realloc(q->data, cap);
+            if (p == NULL)
+                return HERD_ERR;
+            q->data = p;
+            q->cap = cap;
+        }
+    }
+    q->data[q->len] = (char)type;
+    memcpy(q->data + q->len + 1, &n, 4);
+    if (len > 0)
+        memcpy(q->data + q->len + 5, payload, len);
+    q->len += need;
+    return HERD_OK;
+}
+
+void
+herd_chanq_free(struct herd_chanq *q)
+{
+    free(q->data);
+    memset(q, 0, sizeof(*q));
 }

@@ -77,10 +77,12 @@ struct herd_health {
     uint64_t uptime_ms;
     uint64_t duration[HERD_DURATION_BUCKETS]; /* requests per bucket */
     uint64_t duration_sum_us;
+    uint64_t subscribers; /* SSE and WebSocket clients now */
+    uint64_t dropped;     /* subscribers dropped for falling behind */
 };
 
 /* Encoded size of a struct herd_health payload. */
-#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * (12 + HERD_DURATION_BUCKETS + 1))
+#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * (12 + HERD_DURATION_BUCKETS + 3))
 
 /*
  * Encode a frame of type with payload[0..len) into buf[0..cap). Returns
@@ -124,5 +126,36 @@ int herd_channel_send(int fd, uint8_t type, const void *payload, size_t len);
  */
 int herd_channel_recv(int fd, char *buf, size_t cap, struct herd_msg *msg,
                       char *err, size_t errlen);
+
+/*
+ * Messages that must not be dropped when the peer is slow (pub/sub): a
+ * queue of frames behind the socket. Zeroed: empty.
+ */
+struct herd_chanq {
+    char *data; /* records: u8 type, u32 length, payload */
+    size_t len, off, cap;
+    size_t max; /* bytes it may hold; 0: HERD_CHANQ_DEFAULT_MAX */
+};
+
+#define HERD_CHANQ_DEFAULT_MAX (64u * 1024 * 1024)
+
+/*
+ * Send a message now when nothing waits and the socket takes it, else
+ * queue it behind the others. HERD_OK (sent or queued: call
+ * herd_chanq_flush once fd is writable while herd_chanq_pending says so),
+ * or HERD_ERR (the queue is full or memory ran out, or the peer is gone;
+ * the message is not sent).
+ */
+int herd_chanq_send(struct herd_chanq *q, int fd, uint8_t type,
+                    const void *payload, size_t len);
+
+/* Send what waits, in order: HERD_OK when all went, HERD_AGAIN when some
+   still waits, HERD_ERR when the peer is gone. */
+int herd_chanq_flush(struct herd_chanq *q, int fd);
+
+/* Whether messages wait in q. */
+int herd_chanq_pending(const struct herd_chanq *q);
+
+void herd_chanq_free(struct herd_chanq *q);
 
 #endif

@@ -248,6 +248,21 @@ void herd_request_on_cancel(struct herd_request *req,
                             void (*cb)(struct herd_request *req, void *arg),
                             void *arg);
 
+/* ==== pub/sub ========================================================== */
+
+/*
+ * Publish data[0..len) on channel (1 to 200 of A-Z a-z 0-9 . _ : -):
+ * every subscriber of every worker gets it (events routes as a
+ * Server-Sent Event, websocket routes as a message), in the order the
+ * master received the publishes, and it joins the channel's history for
+ * Last-Event-ID replays. Returns 0 once the message is on its way to
+ * the master, -1 with EINVAL (bad channel name, NUL bytes in data),
+ * EMSGSIZE (more than 60 KiB), ENOBUFS (too much is waiting for the
+ * master already: retry later) or ENOTCONN (no master: herd_module_init
+ * runs in the master itself).
+ */
+int herd_publish(const char *channel, const void *data, size_t len);
+
 /* ==== logging ========================================================== */
 
 /* Levels of the error log, as log.level names them. */

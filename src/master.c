@@ -41,6 +41,7 @@
 #include "log.h"
 #include "reqid.h"
 #include "notify.h"
+#include "relay.h"
 #include "scoreboard.h"
 #include "worker.h"
 #include "util.h"
@@ -68,9 +69,10 @@ struct proc {
     uint64_t last_report_ms;
     uint64_t stop_ms; /* when STOP was sent */
     struct herd_health health;
-    int killed;               /* the master sent SIGKILL */
-    struct proc *replacement; /* max_requests: who takes over */
-    uint64_t (*routes)[6];    /* its last ROUTES counts by metrics id */
+    int killed;                  /* the master sent SIGKILL */
+    struct proc *replacement;    /* max_requests: who takes over */
+    uint64_t (*routes)[6];       /* its last ROUTES counts by metrics id */
+    struct herd_relay_peer peer; /* pub/sub: what it listens on */
 };
 
 /* A listen address, with one socket per slot, shared by generations. */
@@ -97,6 +99,7 @@ struct herd_master {
     struct event_base *base;
     struct herd_scoreboard *sb;
     struct herd_activity *activity; /* what each worker runs: crash reports */
+    struct herd_relay *relay;       /* pub/sub between the workers */
     int ready_notified;             /* told systemd the first workers serve */
     uint64_t started_ms;
     uint64_t reqid_nonce;       /* drawn once: request ids of every worker */
@@ -203,6 +206,14 @@ publish_server(struct herd_master *m)
     for (i = 0; i < HERD_MAX_SLOTS; i++)
         ss.restarts += m->slots[i].restarts;
     ss.nroutes = m->nroute_names;
+    {
+        struct herd_relay_stats rs;
+
+        herd_relay_stats(m->relay, &rs);
+        ss.pubsub_channels = rs.channels;
+        ss.pubsub_published = rs.published;
+        ss.pubsub_overflows = rs.overflows;
+    }
     ss.totals = m->retired;
     for (p = m->procs; p != NULL; p = p->next)
         herd_totals_add(&ss.totals, &p->health);
@@ -514,6 +525,9 @@ spawn(struct herd_master *m, const struct herd_config *cfg, uint32_t gen, int s)
     }
     p->pid = pid;
     p->started_ms = p->last_report_ms = herd_mono_ms();
+    if (herd_relay_attach(m->relay, &p->peer, p->chan) != HERD_OK)
+        herd_log_error("worker %d (pid %d): cannot attach it to pub/sub", s,
+                       (int)pid);
     p->chan_ev = event_new(m->base, p->chan, EV_READ | EV_PERSIST, on_chan, p);
     if (p->chan_ev != NULL)
         event_add(p->chan_ev, NULL);
@@ -562,6 +576,7 @@ proc_free(struct proc *p)
         for (i = 0; i < 6; i++)
             p->m->route_retired[id][i] += p->routes[id][i];
     free(p->routes);
+    herd_relay_detach(&p->peer);
     if (p->chan_ev != NULL)
         event_free(p->chan_ev);
     if (p->chan >= 0)
@@ -882,6 +897,10 @@ on_chan(evutil_socket_t fd, short what, void *arg)
             on_routes(p, &msg);
             continue;
         }
+        if (msg.type == HERD_MSG_PUBLISH) {
+            herd_relay_input(&p->peer, msg.payload, msg.len);
+            continue;
+        }
         if (msg.type != HERD_MSG_READY && msg.type != HERD_MSG_HEALTH &&
             msg.type != HERD_MSG_RETIRE) {
             herd_log_warn("worker %d (pid %d): unexpected message type %u",
@@ -922,6 +941,7 @@ on_chan(evutil_socket_t fd, short what, void *arg)
     }
     if (rc == HERD_ERR) {
         /* The worker closed its end (it is exiting): reap tells why. */
+        herd_relay_detach(&p->peer);
         event_free(p->chan_ev);
         p->chan_ev = NULL;
         close(p->chan);
@@ -1345,6 +1365,7 @@ master_free(struct herd_master *m)
         event_base_free(m->base);
     for (i = 0; i < m->nroute_names; i++)
         free(m->route_names[i]);
+    herd_relay_free(m->relay);
     herd_scoreboard_destroy(m->sb);
     herd_activity_destroy(m->activity);
     if (m->pid_fd >= 0) {
@@ -1388,7 +1409,10 @@ herd_master_run(struct herd_config *cfg, const char *path)
     m.sb = herd_scoreboard_create(err, sizeof(err));
     if (m.sb != NULL)
         m.activity = herd_activity_create(err, sizeof(err));
-    if (m.base == NULL || m.sb == NULL || m.activity == NULL) {
+    if (m.base != NULL && m.activity != NULL)
+        m.relay = herd_relay_new(m.base, cfg, err, sizeof(err));
+    if (m.base == NULL || m.sb == NULL || m.activity == NULL ||
+        m.relay == NULL) {
         herd_log_error("starting the master: %s",
                        m.sb == NULL ? err : "event_base_new() failed");
         goto done;

@@ -573,6 +573,28 @@ herd_request_cancel(struct herd_request *req)
     }
 }
 
+size_t
+herd_request_pending(const struct herd_request *req)
+{
+    if (req->attached)
+        return req->w->out.len;
+    if (req->h != NULL && req->h->hooks->pending != NULL)
+        return req->h->hooks->pending(req->h->arg);
+    return 0;
+}
+
+const struct herd_ident *
+herd_request_ident(const struct herd_request *req)
+{
+    return &req->ident;
+}
+
+const struct herd_route_conf *
+herd_request_route(const struct herd_request *req)
+{
+    return req->hd->conf;
+}
+
 void
 herd_request_abort(struct herd_request *req)
 {

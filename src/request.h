@@ -15,6 +15,8 @@ struct herd_handler;
 struct herd_match;
 struct herd_exchange;
 struct herd_request;
+struct herd_ident;
+struct herd_route_conf;
 
 /* Bodies at least this long that a module hands over by reference go
    out from its memory; shorter ones are copied. */
@@ -65,6 +67,14 @@ void herd_request_expire(struct herd_request *req);
 /* Drop req's connection now (a subscriber too slow for its stream): req
    is cancelled through it. Nothing when it is already cancelled. */
 void herd_request_abort(struct herd_request *req);
+
+/* Bytes of req's response waiting for its client. */
+size_t herd_request_pending(const struct herd_request *req);
+
+/* For herd's own handlers: who sent req, and the route it came in on. */
+const struct herd_ident *herd_request_ident(const struct herd_request *req);
+const struct herd_route_conf *
+herd_request_route(const struct herd_request *req);
 
 /* The worker ends: free what modules never finished. */
 void herd_request_shutdown(void);

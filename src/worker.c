@@ -14,6 +14,7 @@
 
 #include "channel.h"
 #include "conn.h"
+#include "events.h"
 #include "log.h"
 #include "metrics.h"
 #include "module.h"
@@ -62,7 +63,7 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
             size_t n =
                 strlen(rc->path) + strlen(mc->file) + strlen(mc->handler) + 8;
 
-            routes->has_modules = 1;
+            routes->has_body_routes = 1;
             h->running = malloc(n);
             if (h->running == NULL) {
                 snprintf(err, errlen, "out of memory building routes");
@@ -71,6 +72,8 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
             snprintf(h->running, n, "%s (%s:%s)", rc->path, mc->file,
                      mc->handler);
         }
+        if (rc->handler == HERD_HANDLER_EVENTS)
+            routes->has_body_routes = 1;
         if (rc->handler == HERD_HANDLER_STATIC) {
             /* Once per worker: every file is opened beneath this fd. */
             h->rootfd =
@@ -262,6 +265,7 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     h->uptime_ms = herd_mono_ms() - w->started_ms;
     memcpy(h->duration, w->duration, sizeof(h->duration));
     h->duration_sum_us = w->duration_sum_us;
+    herd_events_stats(&h->subscribers, &h->dropped);
 }
 
 /* Send the route counts that changed since the last report (before a
@@ -427,6 +431,7 @@ herd_worker_drain(struct herd_worker *w, const char *why)
     w->draining = 1;
     evtimer_del(w->accept_retry);
     close_listeners(w);
+    herd_events_drain();
     herd_conn_drain_all(w);
     if (w->nconns == 0) {
         event_base_loopbreak(w->base);
@@ -449,6 +454,8 @@ on_chan(evutil_socket_t fd, short what, void *arg)
                                    sizeof(err))) == HERD_OK) {
         if (msg.type == HERD_MSG_STOP)
             herd_worker_drain(w, "stop requested by the master");
+        else if (msg.type == HERD_MSG_DELIVER)
+            herd_events_input(msg.payload, msg.len);
         else
             herd_log_warn("channel: unexpected message type %u",
                           (unsigned)msg.type);
@@ -695,6 +702,11 @@ herd_worker_run(const struct herd_worker_args *args)
         status = HERD_EXIT_FATAL;
         goto done;
     }
+    if (herd_events_init(&w, err, sizeof(err)) != HERD_OK) {
+        herd_log_error("pub/sub: %s: cannot serve", err);
+        status = HERD_EXIT_FATAL;
+        goto done;
+    }
     if (herd_module_worker_start(w.cfg, w.base, err, sizeof(err)) != HERD_OK) {
         herd_log_error("%s: cannot serve", err);
         status = HERD_EXIT_FATAL;
@@ -708,6 +720,7 @@ herd_worker_run(const struct herd_worker_args *args)
     herd_conn_close_all(&w);
     herd_module_worker_stop(w.cfg);
     herd_request_shutdown();
+    herd_events_free();
     /* The last counters, so that the server's totals lose nothing. */
     report(&w, HERD_MSG_HEALTH);
     herd_log_info("exiting after %llu request(s)",

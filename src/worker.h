@@ -58,7 +58,8 @@ struct herd_routes {
     struct herd_router *router;
     struct herd_handler *handlers;
     size_t nhandlers;
-    int has_modules; /* some route is a module's: keep request bodies */
+    int has_body_routes; /* some route is a module's or an events route:
+                            keep request bodies */
 };
 
 /*
