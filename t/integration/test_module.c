@@ -195,6 +195,20 @@ log_line(const char *text, char *buf, size_t len)
     return buf;
 }
 
+/* Whether one line of the error log holds all of a, b and c. */
+static int
+log_has_line(const char *a, const char *b, const char *c)
+{
+    char *log = log_text(), *line, *save = NULL;
+    int found = 0;
+
+    for (line = strtok_r(log, "\n", &save); line != NULL && !found;
+         line = strtok_r(NULL, "\n", &save))
+        found = strstr(line, a) && strstr(line, b) && strstr(line, c);
+    free(log);
+    return found;
+}
+
 /* Send raw on a new connection and read one response into r. */
 static void
 request(const char *raw, struct hh_response *r)
@@ -1144,6 +1158,9 @@ Test(module, module_timeout_cancels_and_answers_504)
     cr_expect_eq(r.status, 504);
     cr_expect_geq(took, 290, "504 after %ld ms, timeout is 300ms", took);
     wait_log("testmod: cancelled never ", 1);
+    /* A warning names the route and the module. */
+    cr_expect(log_has_line("[warn]", "/never", "testmod.so"),
+              "no warning naming /never and testmod.so");
     /* The 504 carries the id the module saw. */
     {
         char line[256], want[200];
