@@ -87,6 +87,9 @@
 
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
+/* While a request is deferred, input pipelined behind it is kept up to
+   this much; then reading pauses until the request is answered. */
+#define DEFER_INPUT_MAX (256 * 1024)
 /* After an error, read and discard for this long before closing, so the
    error response is not destroyed by a reset (lingering close). */
 #define LINGER_MS 2000
@@ -129,9 +132,6 @@ struct herd_conn {
     void (*ref_release)(void *);
     void *ref_arg;
 
-    /* While a module request is deferred: the peer closing ends it. */
-    struct event ev_closed;
-
     struct conn_ws *ws; /* after a WebSocket handshake: no more HTTP */
 
     struct timeval idle_since; /* when it last became idle (draining) */
@@ -142,8 +142,7 @@ struct herd_conn {
 
     uint64_t req_start_us; /* when the current request's first byte came */
 
-    unsigned pp_pending : 1;     /* the PROXY header has yet to arrive */
-    unsigned watching_close : 1; /* ev_closed is added */
+    unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
     unsigned lingering : 1;
     unsigned closed : 1;
 };
@@ -572,9 +571,10 @@ conn_drain_idle(struct herd_conn *c)
 }
 
 /*
- * A module answers later: stop reading (later requests wait in the
- * socket), notice the peer closing, and arm module.timeout until the
- * response starts.
+ * A module answers later: keep reading, so that the peer closing or
+ * resetting the connection is seen at once (and the request cancelled);
+ * what it pipelines meanwhile is kept for later, up to DEFER_INPUT_MAX,
+ * then reading pauses. Arm module.timeout until the response starts.
  */
 static void
 conn_defer_wait(struct herd_conn *c)
@@ -582,11 +582,10 @@ conn_defer_wait(struct herd_conn *c)
     uint64_t ms = herd_http1_defer_wait_ms(&c->h);
     struct timeval tv;
 
-    event_del(&c->ev_read);
-    if (!c->watching_close) {
-        event_add(&c->ev_closed, NULL);
-        c->watching_close = 1;
-    }
+    if (c->h.buf.len > DEFER_INPUT_MAX)
+        event_del(&c->ev_read);
+    else
+        event_add(&c->ev_read, NULL);
     if (ms == 0) {
         conn_timer(c, T_NONE);
         return;
@@ -602,10 +601,6 @@ conn_defer_wait(struct herd_conn *c)
 static void
 conn_settle(struct herd_conn *c, int flushed)
 {
-    if (c->watching_close && !c->h.deferred) {
-        event_del(&c->ev_closed);
-        c->watching_close = 0;
-    }
     if (flushed == HERD_ERR) {
         if (c->h.oom)
             herd_log_error("out of memory serving fd %d", c->fd);
@@ -891,18 +886,6 @@ hook_abort(void *arg)
     conn_close(arg);
 }
 
-/* The peer closed while a module request was deferred: cancel it. */
-static void
-on_closed(evutil_socket_t fd, short what, void *arg)
-{
-    struct herd_conn *c = arg;
-
-    (void)fd;
-    (void)what;
-    herd_log_debug("peer closed fd %d during a deferred request", c->fd);
-    conn_close(c);
-}
-
 /* ---- WebSocket ---- */
 
 /* Queue a frame (the output is sent by on_write). HERD_OK, or HERD_ERR
@@ -996,7 +979,7 @@ ws_message(void *target, uint64_t seq, const char *data, size_t len)
             ws_send(c, HERD_WS_TEXT, env.data, env.len) != HERD_OK)
             return HERD_AGAIN;
         return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
-                                                                 : HERD_OK;
+                                                                : HERD_OK;
     }
     if (ws_send(c,
                 herd_utf8_valid((const uint8_t *)data, len) ? HERD_WS_TEXT
@@ -1173,8 +1156,7 @@ ws_start(struct herd_conn *c)
     ws->started = 1;
     ws->seen_ms = herd_mono_ms();
     ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c,
-                               ws->replay, ws->last_id,
-                               ws->cc->max_pending);
+                               ws->replay, ws->last_id, ws->cc->max_pending);
     if (ws->sub == NULL) {
         if (ws_close_with(c, HERD_WS_CLOSE_INTERNAL,
                           "cannot join the channel") != 0)
@@ -1230,7 +1212,6 @@ conn_close(struct herd_conn *c)
     c->closed = 1;
     event_del(&c->ev_read);
     event_del(&c->ev_write);
-    event_del(&c->ev_closed);
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
@@ -1290,8 +1271,6 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, w->base, on_timer, c);
-    event_assign(&c->ev_closed, w->base, fd, EV_CLOSED | EV_PERSIST, on_closed,
-                 c);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;

@@ -1014,7 +1014,11 @@ reap(struct herd_master *m)
             if (q->replacement == p)
                 q->replacement = NULL; /* it may ask again */
         crashed = !m->stopping && p->state != HERD_SLOT_DRAINING;
-        if (crashed && m->pending != NULL && p->generation == m->pending_gen) {
+        /* Workers of an abandoned reload, killed by herd but reaped only
+           now, have the number the next pending generation reuses: their
+           end says nothing about it. */
+        if (crashed && m->pending != NULL && p->generation == m->pending_gen &&
+            !p->killed) {
             proc_free(p);
             abort_reload(m, "a new worker exited before it was ready");
             continue;
