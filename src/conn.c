@@ -75,12 +75,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "http1.h"
 #include "ident.h"
+#include "pubsub.h"
 #include "log.h"
 #include "response.h"
 #include "worker.h"
 #include "util.h"
+#include "ws.h"
 
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
@@ -129,6 +132,8 @@ struct herd_conn {
     /* While a module request is deferred: the peer closing ends it. */
     struct event ev_closed;
 
+    struct conn_ws *ws; /* after a WebSocket handshake: no more HTTP */
+
     struct timeval idle_since; /* when it last became idle (draining) */
 
     struct sockaddr_storage peer; /* PROXY header's source, or accept's */
@@ -144,6 +149,26 @@ struct herd_conn {
 };
 
 static void conn_close(struct herd_conn *c);
+
+/* A WebSocket client: a channel subscriber that may publish. */
+struct conn_ws {
+    struct herd_ws_reader reader;
+    const struct herd_channel_conf *cc;
+    struct herd_events_sub *sub;
+    struct event ping;
+    uint64_t seen_ms; /* when the client last sent a frame */
+    char channel[HERD_PUBSUB_MAX_CHANNEL + 1];
+    size_t channel_len;
+    unsigned started : 1;    /* the 101 answer is out: frames flow */
+    unsigned close_sent : 1; /* no frame after it; close once sent */
+};
+
+static void ws_free(struct herd_conn *c);
+static void ws_start(struct herd_conn *c);
+static void ws_read(struct herd_conn *c);
+static void ws_settle(struct herd_conn *c);
+static int hook_upgrade(void *arg, const struct herd_route_conf *route,
+                        const char *channel, size_t len);
 
 static time_t
 conn_now(const struct herd_conn *c)
@@ -434,6 +459,7 @@ static const struct herd_http1_hooks conn_hooks = {
     .ref = hook_ref,
     .identify = hook_identify,
     .push = hook_push,
+    .upgrade = hook_upgrade,
     .abort = hook_abort,
     .pending = hook_pending,
 };
@@ -656,7 +682,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 conn_run(struct herd_conn *c)
 {
-    conn_settle(c, herd_http1_run(&c->h, conn_now(c)));
+    int rc = herd_http1_run(&c->h, conn_now(c));
+
+    if (c->ws != NULL && c->h.switched && rc != HERD_ERR) {
+        ws_start(c);
+        return;
+    }
+    conn_settle(c, rc);
 }
 
 /*
@@ -730,6 +762,10 @@ on_read(evutil_socket_t fd, short what, void *arg)
         conn_proxy_read(c);
         return;
     }
+    if (c->ws != NULL) {
+        ws_read(c);
+        return;
+    }
     if (herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
         !herd_http1_holds_input(&c->h))
         c->req_start_us = herd_mono_us();
@@ -797,6 +833,10 @@ on_write(evutil_socket_t fd, short what, void *arg)
     }
     /* Drained: go on with buffered input. */
     event_del(&c->ev_write);
+    if (c->ws != NULL && c->ws->started) {
+        ws_settle(c);
+        return;
+    }
     if (herd_http1_state(&c->h) == HERD_HTTP1_CLOSING) {
         conn_settle(c, HERD_OK);
         return;
@@ -860,6 +900,267 @@ on_closed(evutil_socket_t fd, short what, void *arg)
     conn_close(c);
 }
 
+/* ---- WebSocket ---- */
+
+/* Queue a frame (the output is sent by on_write). HERD_OK, or HERD_ERR
+   when out of memory. */
+static int
+ws_send(struct herd_conn *c, int opcode, const void *data, size_t len)
+{
+    uint8_t head[HERD_WS_HEADER_MAX];
+    size_t n = herd_ws_frame_header(head, opcode, 1, len);
+
+    if (c->ws->close_sent)
+        return HERD_OK; /* nothing after a close */
+    if (c->out_off > 0 && c->out_off == c->out.len)
+        c->out.len = c->out_off = 0;
+    if (herd_buf_append(&c->out, head, n) != HERD_OK ||
+        herd_buf_append(&c->out, data, len) != HERD_OK)
+        return HERD_ERR;
+    if (opcode == HERD_WS_CLOSE)
+        c->ws->close_sent = 1;
+    event_add(&c->ev_write, NULL);
+    return HERD_OK;
+}
+
+/* Start the closing handshake: 0, or -1 when c had to close at once. */
+static int
+ws_close_with(struct herd_conn *c, uint16_t code, const char *reason)
+{
+    uint8_t payload[HERD_WS_CONTROL_MAX];
+    size_t n = herd_ws_close_payload(payload, code, reason);
+
+    /* No more messages: leave the channel now. */
+    herd_events_leave(c->ws->sub);
+    c->ws->sub = NULL;
+    if (ws_send(c, HERD_WS_CLOSE, payload, n) != HERD_OK) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- as a channel subscriber ---- */
+
+static int
+ws_message(void *target, uint64_t seq, const char *data, size_t len)
+{
+    struct herd_conn *c = target;
+
+    (void)seq;
+    if (ws_send(c,
+                herd_utf8_valid((const uint8_t *)data, len) ? HERD_WS_TEXT
+                                                            : HERD_WS_BINARY,
+                data, len) != HERD_OK)
+        return HERD_AGAIN;
+    return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
+                                                            : HERD_OK;
+}
+
+static int
+ws_notice(void *target)
+{
+    (void)target;
+    return HERD_OK; /* WebSocket clients get no history */
+}
+
+static void
+ws_drop(void *target)
+{
+    conn_close(target);
+}
+
+static void
+ws_drain(void *target)
+{
+    struct herd_conn *c = target;
+
+    if (ws_close_with(c, HERD_WS_CLOSE_GOING_AWAY, "server restarting") == 0)
+        ws_settle(c);
+}
+
+static const struct herd_events_sink ws_sink = {
+    ws_message,
+    ws_notice,
+    ws_drop,
+    ws_drain,
+};
+
+/* ---- the connection ---- */
+
+static void
+on_ws_ping(evutil_socket_t fd, short what, void *arg)
+{
+    struct herd_conn *c = arg;
+    uint64_t quiet = herd_mono_ms() - c->ws->seen_ms;
+
+    (void)fd;
+    (void)what;
+    if (quiet > 2 * c->ws->cc->keepalive_ms) {
+        herd_log_debug("websocket: no frame for %llu ms on fd %d: closing",
+                       (unsigned long long)quiet, c->fd);
+        conn_close(c);
+        return;
+    }
+    if (ws_send(c, HERD_WS_PING, NULL, 0) != HERD_OK)
+        conn_close(c);
+}
+
+static int
+hook_upgrade(void *arg, const struct herd_route_conf *route,
+             const char *channel, size_t len)
+{
+    struct herd_conn *c = arg;
+    struct conn_ws *ws = calloc(1, sizeof(*ws));
+
+    if (ws == NULL)
+        return HERD_ERR;
+    ws->cc = &route->u.channel;
+    memcpy(ws->channel, channel, len);
+    ws->channel_len = len;
+    herd_ws_reader_init(&ws->reader, ws->cc->max_message_size);
+    c->ws = ws;
+    return HERD_OK;
+}
+
+static void
+ws_free(struct herd_conn *c)
+{
+    if (c->ws == NULL)
+        return;
+    herd_events_leave(c->ws->sub);
+    if (c->ws->started)
+        event_del(&c->ws->ping);
+    herd_ws_reader_free(&c->ws->reader);
+    free(c->ws);
+    c->ws = NULL;
+}
+
+/* What to wait for: writability while output waits, else the client. */
+static void
+ws_settle(struct herd_conn *c)
+{
+    if (c->out.len > c->out_off) {
+        event_add(&c->ev_write, NULL);
+        conn_timer(c, T_WRITE);
+        return;
+    }
+    if (c->ws->close_sent) {
+        conn_close(c); /* the closing handshake is done (or given up) */
+        return;
+    }
+    conn_timer(c, T_NONE);
+    event_add(&c->ev_read, NULL);
+}
+
+/* Handle the frames in data[0..len); 0, or -1 when c was closed. */
+static int
+ws_input(struct herd_conn *c, const uint8_t *data, size_t len)
+{
+    struct conn_ws *ws = c->ws;
+    struct herd_ws_event e;
+    size_t used;
+    int rc;
+
+    ws->seen_ms = herd_mono_ms();
+    while (len > 0 && !ws->close_sent) {
+        rc = herd_ws_read(&ws->reader, data, len, &used, &e);
+        data += used;
+        len -= used;
+        if (rc == HERD_AGAIN)
+            break;
+        if (rc == HERD_ERR) {
+            herd_log_debug("websocket: %s on fd %d: closing with %u",
+                           e.error != NULL ? e.error : "error", c->fd,
+                           (unsigned)e.close_code);
+            return ws_close_with(c, e.close_code, e.error);
+        }
+        switch (e.opcode) {
+        case HERD_WS_TEXT:
+            if (!ws->cc->publish)
+                break;
+            if (herd_publish_channel(ws->channel, ws->channel_len, e.data,
+                                     e.len) != HERD_OK &&
+                ws_close_with(c, 1013, "try again later") != 0)
+                return -1;
+            break;
+        case HERD_WS_BINARY:
+            if (ws_close_with(c, HERD_WS_CLOSE_UNSUPPORTED,
+                              "binary messages are not published") != 0)
+                return -1;
+            break;
+        case HERD_WS_PING:
+            if (ws_send(c, HERD_WS_PONG, e.data, e.len) != HERD_OK) {
+                conn_close(c);
+                return -1;
+            }
+            break;
+        case HERD_WS_CLOSE:
+            /* Echo the client's code; then the TCP close. */
+            if (ws_close_with(c, e.close_code, NULL) != 0)
+                return -1;
+            break;
+        default: /* PONG */
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The 101 answer went out with the last run: frames from now on. */
+static void
+ws_start(struct herd_conn *c)
+{
+    struct conn_ws *ws = c->ws;
+    struct timeval tv;
+
+    ws->started = 1;
+    ws->seen_ms = herd_mono_ms();
+    ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c, 0, 0,
+                               ws->cc->max_pending);
+    if (ws->sub == NULL) {
+        if (ws_close_with(c, HERD_WS_CLOSE_INTERNAL,
+                          "cannot join the channel") != 0)
+            return;
+    } else {
+        event_assign(&ws->ping, c->w->base, -1, EV_PERSIST, on_ws_ping, c);
+        tv.tv_sec = (time_t)(ws->cc->keepalive_ms / 1000);
+        tv.tv_usec = (suseconds_t)(ws->cc->keepalive_ms % 1000) * 1000;
+        event_add(&ws->ping, &tv);
+    }
+    /* Frames that came with the handshake. */
+    if (c->h.buf.len > 0 &&
+        ws_input(c, (const uint8_t *)c->h.buf.data, c->h.buf.len) != 0)
+        return;
+    herd_buf_free(&c->h.buf);
+    c->h.len = c->h.parse_off = c->h.msg_start = 0;
+    ws_settle(c);
+}
+
+static void
+ws_read(struct herd_conn *c)
+{
+    ssize_t n;
+
+    do {
+        n = read(c->fd, c->w->in, c->w->in_cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno != EAGAIN)
+            conn_close(c);
+        return;
+    }
+    if (n == 0) {
+        conn_close(c); /* gone without a closing handshake */
+        return;
+    }
+    c->w->bytes_in += (uint64_t)n;
+    if (c->ws->close_sent)
+        return; /* waiting for our close to go out */
+    if (ws_input(c, (const uint8_t *)c->w->in, (size_t)n) == 0)
+        ws_settle(c);
+}
+
 /* ---- life cycle ---- */
 
 static void
@@ -884,6 +1185,7 @@ conn_close(struct herd_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
+    ws_free(c);
     herd_http1_free(&c->h);
     herd_buf_free(&c->out);
     herd_buf_free(&c->pp);
@@ -947,7 +1249,7 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
 static int
 conn_idle(const struct herd_conn *c)
 {
-    return herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
+    return c->ws == NULL && herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
            !herd_http1_holds_input(&c->h) && c->out.len == c->out_off &&
            !conn_has_tail(c) && !c->lingering;
 }

@@ -37,12 +37,12 @@
 
 struct wchan;
 
-struct sub {
-    struct sub *next, *prev; /* on its channel */
+struct herd_events_sub {
+    struct herd_events_sub *next, *prev; /* on its channel */
     struct wchan *wc;
-    struct herd_request *req;
-    const struct herd_channel_conf *cc;
-    struct event keepalive;
+    const struct herd_events_sink *sink;
+    void *target;
+    size_t max_pending;
     uint64_t last_seq;    /* the newest id written */
     uint64_t token;       /* of its replay */
     struct herd_buf held; /* while replaying: u64 seq, u32 len, data */
@@ -52,8 +52,16 @@ struct sub {
 /* A channel some local client listens on (the table entry's user). */
 struct wchan {
     struct herd_pubsub_channel *ch;
-    struct sub *subs;
+    struct herd_events_sub *subs;
     size_t nsubs;
+};
+
+/* An SSE client: a deferred request with a stream. */
+struct sse_client {
+    struct herd_events_sub *sub;
+    struct herd_request *req;
+    const struct herd_channel_conf *cc;
+    struct event keepalive;
 };
 
 /* A POST waiting for the master to say its message's id. */
@@ -184,89 +192,6 @@ herd_events_stats(uint64_t *subscribers, uint64_t *dropped)
 
 /* ---- subscribers ---- */
 
-static void
-sub_unlink(struct sub *s)
-{
-    struct wchan *wc = s->wc;
-
-    if (wc == NULL)
-        return;
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        wc->subs = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-    s->wc = NULL;
-    ev.nsubs--;
-    if (--wc->nsubs > 0)
-        return;
-    /* The last local listener left: the master need not send it more. */
-    to_master_channel(HERD_PUBSUB_UNSUBSCRIBE, wc->ch, 0, 0);
-    wc->ch->user = NULL;
-    herd_pubsub_remove(&ev.chans, wc->ch);
-    free(wc);
-}
-
-static void
-sub_free(struct sub *s)
-{
-    sub_unlink(s);
-    event_del(&s->keepalive);
-    herd_buf_free(&s->held);
-    free(s);
-}
-
-/* The client went away (or herd dropped it): forget it. */
-static void
-on_sub_cancel(struct herd_request *req, void *arg)
-{
-    (void)req;
-    sub_free(arg);
-}
-
-/* Write bytes to s's stream; drop s when it is too far behind. Returns
-   HERD_OK, or HERD_ERR when s is gone. */
-static int
-sub_write(struct sub *s, const char *data, size_t len)
-{
-    if (herd_stream_write(s->req, data, len) == 0 &&
-        herd_request_pending(s->req) <= s->cc->max_pending)
-        return HERD_OK;
-    ev.dropped++;
-    herd_log_info("events: dropping a subscriber of %.*s that fell %zu "
-                  "bytes behind",
-                  s->wc != NULL ? (int)s->wc->ch->name_len : 0,
-                  s->wc != NULL ? s->wc->ch->name : "",
-                  herd_request_pending(s->req));
-    herd_request_abort(s->req); /* cancels it: s is freed */
-    return HERD_ERR;
-}
-
-/* Write message seq as an event to s (once: ids only grow). */
-static int
-sub_event(struct sub *s, uint64_t seq, const char *data, size_t len)
-{
-    if (seq <= s->last_seq)
-        return HERD_OK;
-    ev.scratch.len = 0;
-    if (herd_sse_event(&ev.scratch, seq, NULL, data, len) != HERD_OK)
-        return HERD_OK; /* NUL bytes: not an event (publish refuses them) */
-    s->last_seq = seq;
-    return sub_write(s, ev.scratch.data, ev.scratch.len);
-}
-
-static void
-on_keepalive(evutil_socket_t fd, short what, void *arg)
-{
-    struct sub *s = arg;
-    static const char line[] = ": keepalive\n\n";
-
-    (void)fd;
-    (void)what;
-    sub_write(s, line, sizeof(line) - 1);
-}
-
 static struct wchan *
 wchan_get(const char *name, size_t len)
 {
@@ -294,6 +219,182 @@ wchan_get(const char *name, size_t len)
     return wc;
 }
 
+struct herd_events_sub *
+herd_events_join(const char *channel, size_t len,
+                 const struct herd_events_sink *sink, void *target, int replay,
+                 uint64_t last_id, size_t max_pending)
+{
+    struct herd_events_sub *s = calloc(1, sizeof(*s));
+    struct wchan *wc = s != NULL ? wchan_get(channel, len) : NULL;
+
+    if (wc == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->sink = sink;
+    s->target = target;
+    s->max_pending = max_pending;
+    s->wc = wc;
+    s->next = wc->subs;
+    if (wc->subs != NULL)
+        wc->subs->prev = s;
+    wc->subs = s;
+    wc->nsubs++;
+    ev.nsubs++;
+    if (replay) {
+        /* What it missed first; live messages wait meanwhile. */
+        s->replaying = 1;
+        s->last_seq = last_id;
+        s->token = ev.next_token++;
+        if (to_master_channel(HERD_PUBSUB_REPLAY, wc->ch, last_id, s->token) !=
+            HERD_OK)
+            s->replaying = 0;
+    }
+    return s;
+}
+
+void
+herd_events_leave(struct herd_events_sub *s)
+{
+    struct wchan *wc;
+
+    if (s == NULL)
+        return;
+    wc = s->wc;
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        wc->subs = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    ev.nsubs--;
+    herd_buf_free(&s->held);
+    free(s);
+    if (--wc->nsubs > 0)
+        return;
+    /* The last local listener left: the master need not send it more. */
+    to_master_channel(HERD_PUBSUB_UNSUBSCRIBE, wc->ch, 0, 0);
+    wc->ch->user = NULL;
+    herd_pubsub_remove(&ev.chans, wc->ch);
+    free(wc);
+}
+
+/* s fell too far behind: its client is closed (and leaves). */
+static void
+sub_drop(struct herd_events_sub *s)
+{
+    ev.dropped++;
+    herd_log_info("events: dropping a subscriber of %.*s that fell too far "
+                  "behind",
+                  (int)s->wc->ch->name_len, s->wc->ch->name);
+    s->sink->drop(s->target);
+}
+
+/* Message seq to s, once (ids only grow). HERD_OK, or HERD_ERR when s is
+   gone. */
+static int
+sub_message(struct herd_events_sub *s, uint64_t seq, const char *data,
+            size_t len)
+{
+    int rc;
+
+    if (seq <= s->last_seq)
+        return HERD_OK;
+    s->last_seq = seq;
+    rc = s->sink->message(s->target, seq, data, len);
+    if (rc == HERD_AGAIN) {
+        sub_drop(s);
+        return HERD_ERR;
+    }
+    return rc;
+}
+
+/* ---- SSE clients ---- */
+
+static void
+sse_free(struct sse_client *c)
+{
+    herd_events_leave(c->sub);
+    event_del(&c->keepalive);
+    free(c);
+}
+
+/* The client went away (or herd dropped it): forget it. */
+static void
+on_sse_cancel(struct herd_request *req, void *arg)
+{
+    (void)req;
+    sse_free(arg);
+}
+
+/* Write bytes to the stream: HERD_OK, or HERD_AGAIN when the client is too
+   far behind (or the stream failed): drop it. */
+static int
+sse_write(struct sse_client *c, const char *data, size_t len)
+{
+    if (herd_stream_write(c->req, data, len) == 0 &&
+        herd_request_pending(c->req) <= c->cc->max_pending)
+        return HERD_OK;
+    return HERD_AGAIN;
+}
+
+static int
+sse_message(void *target, uint64_t seq, const char *data, size_t len)
+{
+    struct sse_client *c = target;
+
+    ev.scratch.len = 0;
+    if (herd_sse_event(&ev.scratch, seq, NULL, data, len) != HERD_OK)
+        return HERD_OK; /* NUL bytes: no event can carry them */
+    return sse_write(c, ev.scratch.data, ev.scratch.len);
+}
+
+static int
+sse_notice(void *target)
+{
+    static const char gap[] = ": some messages are no longer kept\n\n";
+
+    return sse_write(target, gap, sizeof(gap) - 1);
+}
+
+static void
+sse_drop(void *target)
+{
+    struct sse_client *c = target;
+
+    herd_request_abort(c->req); /* cancels it: c is freed */
+}
+
+static void
+sse_drain(void *target)
+{
+    struct sse_client *c = target;
+    struct herd_request *req = c->req;
+
+    herd_request_on_cancel(req, NULL, NULL);
+    sse_free(c);
+    herd_stream_end(req);
+}
+
+static const struct herd_events_sink sse_sink = {
+    sse_message,
+    sse_notice,
+    sse_drop,
+    sse_drain,
+};
+
+static void
+on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    struct sse_client *c = arg;
+    static const char line[] = ": keepalive\n\n";
+
+    (void)fd;
+    (void)what;
+    if (sse_write(c, line, sizeof(line) - 1) != HERD_OK)
+        sub_drop(c->sub);
+}
+
 /* The channel a request names: the route's, or its parameter's value. */
 static const char *
 request_channel(struct herd_request *req, const struct herd_channel_conf *cc)
@@ -311,8 +412,7 @@ subscribe(struct herd_request *req, const struct herd_channel_conf *cc,
     const char *last = herd_request_header(req, "Last-Event-ID");
     uint64_t last_id = 0;
     struct timeval tv;
-    struct wchan *wc;
-    struct sub *s;
+    struct sse_client *c;
 
     if (last == NULL)
         last = herd_request_query(req, "lastEventId", NULL);
@@ -335,36 +435,22 @@ subscribe(struct herd_request *req, const struct herd_channel_conf *cc,
     ev.scratch.len = 0;
     herd_sse_retry(&ev.scratch, (uint32_t)cc->retry_ms);
     herd_stream_write(req, ev.scratch.data, ev.scratch.len);
-    s = calloc(1, sizeof(*s));
-    wc = s != NULL ? wchan_get(name, strlen(name)) : NULL;
-    if (wc == NULL) {
-        free(s);
+    c = calloc(1, sizeof(*c));
+    if (c != NULL)
+        c->sub = herd_events_join(name, strlen(name), &sse_sink, c,
+                                  last != NULL, last_id, cc->max_pending);
+    if (c == NULL || c->sub == NULL) {
+        free(c);
         herd_stream_end(req);
         return HERD_DONE;
     }
-    s->req = req;
-    s->cc = cc;
-    s->wc = wc;
-    s->next = wc->subs;
-    if (wc->subs != NULL)
-        wc->subs->prev = s;
-    wc->subs = s;
-    wc->nsubs++;
-    ev.nsubs++;
-    event_assign(&s->keepalive, ev.w->base, -1, EV_PERSIST, on_keepalive, s);
+    c->req = req;
+    c->cc = cc;
+    event_assign(&c->keepalive, ev.w->base, -1, EV_PERSIST, on_keepalive, c);
     tv.tv_sec = (time_t)(cc->keepalive_ms / 1000);
     tv.tv_usec = (suseconds_t)(cc->keepalive_ms % 1000) * 1000;
-    event_add(&s->keepalive, &tv);
-    herd_request_on_cancel(req, on_sub_cancel, s);
-    if (last != NULL) {
-        /* What it missed first; live messages wait meanwhile. */
-        s->replaying = 1;
-        s->last_seq = last_id;
-        s->token = ev.next_token++;
-        if (to_master_channel(HERD_PUBSUB_REPLAY, wc->ch, last_id, s->token) !=
-            HERD_OK)
-            s->replaying = 0;
-    }
+    event_add(&c->keepalive, &tv);
+    herd_request_on_cancel(req, on_sse_cancel, c);
     return HERD_DEFER;
 }
 
@@ -413,6 +499,13 @@ publish(const char *name, size_t nlen, const void *data, size_t len,
     m.data = data;
     m.len = (uint32_t)len;
     return to_master(&m);
+}
+
+int
+herd_publish_channel(const char *channel, size_t clen, const void *data,
+                     size_t len)
+{
+    return publish(channel, clen, data, len, 0);
 }
 
 int
@@ -502,34 +595,34 @@ deliver(const struct herd_pubsub_msg *m)
     struct herd_pubsub_channel *ch =
         herd_pubsub_lookup(&ev.chans, m->channel, m->channel_len);
     struct wchan *wc = ch != NULL ? ch->user : NULL;
-    struct sub *s, *next;
+    struct herd_events_sub *s, *next;
     uint32_t n = m->len;
 
     if (wc == NULL)
         return; /* unsubscribed meanwhile */
     for (s = wc->subs; s != NULL; s = next) {
-        next = s->next; /* s may be dropped */
+        /* s may leave (dropped); when it was the last, wc goes too, and
+           next is NULL then. */
+        next = s->next;
         if (!s->replaying) {
-            sub_event(s, m->seq, m->data, m->len);
+            sub_message(s, m->seq, m->data, m->len);
             continue;
         }
         if (herd_buf_append(&s->held, &m->seq, 8) != HERD_OK ||
             herd_buf_append(&s->held, &n, 4) != HERD_OK ||
             herd_buf_append(&s->held, m->data, m->len) != HERD_OK ||
-            s->held.len > s->cc->max_pending) {
-            ev.dropped++;
-            herd_request_abort(s->req);
-        }
+            s->held.len > s->max_pending)
+            sub_drop(s);
     }
 }
 
-static struct sub *
+static struct herd_events_sub *
 replaying_sub(const struct herd_pubsub_msg *m)
 {
     struct herd_pubsub_channel *ch =
         herd_pubsub_lookup(&ev.chans, m->channel, m->channel_len);
     struct wchan *wc = ch != NULL ? ch->user : NULL;
-    struct sub *s;
+    struct herd_events_sub *s;
 
     for (s = wc != NULL ? wc->subs : NULL; s != NULL; s = s->next)
         if (s->replaying && s->token == m->token)
@@ -538,24 +631,32 @@ replaying_sub(const struct herd_pubsub_msg *m)
 }
 
 static void
-replay_end(struct sub *s, int missed)
+replay_end(struct herd_events_sub *s, int missed)
 {
-    static const char gap[] = ": some messages are no longer kept\n\n";
+    struct herd_buf held = s->held;
     size_t off = 0;
     uint64_t seq;
     uint32_t n;
+    int rc;
 
     s->replaying = 0;
-    if (missed && sub_write(s, gap, sizeof(gap) - 1) != HERD_OK)
-        return;
-    while (off + 12 <= s->held.len) {
-        memcpy(&seq, s->held.data + off, 8);
-        memcpy(&n, s->held.data + off + 8, 4);
-        if (sub_event(s, seq, s->held.data + off + 12, n) != HERD_OK)
-            return; /* dropped: s is gone */
+    memset(&s->held, 0, sizeof(s->held));
+    if (missed) {
+        rc = s->sink->notice(s->target);
+        if (rc == HERD_AGAIN)
+            sub_drop(s);
+        if (rc != HERD_OK)
+            goto done;
+    }
+    while (off + 12 <= held.len) {
+        memcpy(&seq, held.data + off, 8);
+        memcpy(&n, held.data + off + 8, 4);
+        if (sub_message(s, seq, held.data + off + 12, n) != HERD_OK)
+            goto done; /* dropped: s is gone */
         off += 12 + n;
     }
-    herd_buf_free(&s->held);
+done:
+    herd_buf_free(&held);
 }
 
 static void
@@ -583,7 +684,7 @@ void
 herd_events_input(const char *payload, size_t len)
 {
     struct herd_pubsub_msg m;
-    struct sub *s;
+    struct herd_events_sub *s;
 
     if (herd_pubsub_decode(payload, len, &m) != HERD_OK) {
         herd_log_warn("events: malformed message from the master");
@@ -595,7 +696,7 @@ herd_events_input(const char *payload, size_t len)
         break;
     case HERD_PUBSUB_REPLAYED:
         if ((s = replaying_sub(&m)) != NULL)
-            sub_event(s, m.seq, m.data, m.len);
+            sub_message(s, m.seq, m.data, m.len);
         break;
     case HERD_PUBSUB_REPLAY_END:
         if ((s = replaying_sub(&m)) != NULL)
@@ -619,21 +720,19 @@ herd_events_drain(void)
 
     if (!ev.chans_ready)
         return;
-    /* Each stream ends (the client got its retry: hint when it began and
-       reconnects, with Last-Event-ID, to a worker that stays). */
+    /* Each subscription ends: SSE streams (whose clients got a retry:
+       hint and reconnect with Last-Event-ID), WebSocket clients with
+       1001. A client leaves its channel as it ends; the channel goes
+       with its last one. */
     for (ch = ev.chans.first; ch != NULL; ch = chnext) {
         chnext = ch->next;
         wc = ch->user;
         while (wc != NULL && wc->subs != NULL) {
-            struct sub *s = wc->subs;
-            struct herd_request *req = s->req;
             int last = wc->nsubs == 1;
 
-            herd_request_on_cancel(req, NULL, NULL);
-            sub_free(s);
-            herd_stream_end(req);
+            wc->subs->sink->drain(wc->subs->target);
             if (last)
-                break; /* wc is freed with its last subscriber */
+                break;
         }
     }
 }

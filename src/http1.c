@@ -24,6 +24,8 @@
 #include "static.h"
 #include "uri.h"
 #include "worker.h"
+#include "ws.h"
+#include "pubsub.h"
 
 /* How long a POST to an events route waits for the master's answer. */
 #define EVENTS_PUBLISH_TIMEOUT_MS 10000
@@ -641,6 +643,115 @@ answer_static(struct herd_http1 *h, const struct reply *r,
     return rc;
 }
 
+/* Whether the comma-separated list v[0..len) has token lc (any case). */
+static int
+list_has_token(const char *v, size_t len, const char *lc)
+{
+    size_t i = 0, start, n;
+    const char *t;
+
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        start = i;
+        while (i < len && v[i] != ',')
+            i++;
+        n = i - start;
+        t = herd_framing_trim(v + start, &n);
+        if (n > 0 && herd_framing_token_eq(t, n, lc))
+            return 1;
+    }
+    return 0;
+}
+
+/* A refusal of a websocket route: status with one extra header line. */
+static int
+ws_refuse(const struct reply *r, int status, const char *line)
+{
+    static const char body[] = "WebSocket handshake refused\n";
+    char len[64];
+
+    snprintf(len, sizeof(len), "Content-Length: %zu\r\n", sizeof(body) - 1);
+    if (herd_response_start(r->out, status, r->now) != HERD_OK ||
+        (line != NULL &&
+         herd_buf_append(r->out, line, strlen(line)) != HERD_OK) ||
+        herd_buf_append(r->out, "Content-Type: text/plain; charset=utf-8\r\n",
+                        41) != HERD_OK ||
+        herd_buf_append(r->out, len, strlen(len)) != HERD_OK ||
+        herd_response_end(r->out, r->ch) != HERD_OK)
+        return HERD_ERR;
+    if (r->head_only)
+        return HERD_OK;
+    return herd_buf_append(r->out, body, sizeof(body) - 1);
+}
+
+/*
+ * websocket: check the opening handshake (RFC 6455 4.2.1), answer 101
+ * with Sec-WebSocket-Accept and hand the connection over through the
+ * upgrade hook; or refuse (400, 426 with what herd speaks, 501).
+ */
+static int
+answer_websocket(struct herd_http1 *h, const struct reply *r,
+                 const struct herd_handler *hd, const struct herd_match *m,
+                 int *status)
+{
+    const struct herd_channel_conf *cc = &hd->conf->u.channel;
+    char accept[HERD_WS_ACCEPT_LEN + 1], line[128];
+    const char *v, *name = cc->channel;
+    size_t vlen, nlen = strlen(cc->channel), i;
+
+    v = header_get(h, "upgrade", &vlen);
+    if (v == NULL || !list_has_token(v, vlen, "websocket") ||
+        (v = header_get(h, "connection", &vlen)) == NULL ||
+        !list_has_token(v, vlen, "upgrade")) {
+        *status = 426;
+        return ws_refuse(r, 426, "Upgrade: websocket\r\n");
+    }
+    v = header_get(h, "sec-websocket-version", &vlen);
+    if (v == NULL || vlen != 2 || memcmp(v, "13", 2) != 0) {
+        *status = 426;
+        return ws_refuse(r, 426, "Sec-WebSocket-Version: 13\r\n");
+    }
+    v = header_get(h, "sec-websocket-key", &vlen);
+    if (h->parser.method != HTTP_GET || herd_http1_version(h) < 11 ||
+        v == NULL || herd_ws_accept_key(v, vlen, accept) != HERD_OK) {
+        *status = 400;
+        return ws_refuse(r, 400, NULL);
+    }
+    if (cc->channel[0] == ':') {
+        name = NULL;
+        for (i = 0; i < m->nparams; i++) {
+            if (m->params[i].name_len == nlen - 1 &&
+                memcmp(m->params[i].name, cc->channel + 1, nlen - 1) == 0) {
+                name = m->params[i].value;
+                nlen = m->params[i].value_len;
+            }
+        }
+    }
+    if (name == NULL || !herd_pubsub_channel_valid(name, nlen)) {
+        *status = 400;
+        return ws_refuse(r, 400, NULL);
+    }
+    if (h->hooks->upgrade == NULL) {
+        *status = 501;
+        return ws_refuse(r, 501, NULL);
+    }
+    if (h->hooks->upgrade(h->arg, hd->conf, name, nlen) != HERD_OK) {
+        *status = 500;
+        return ws_refuse(r, 500, NULL);
+    }
+    *status = 101;
+    h->switched = 1;
+    h->close_after = 0;
+    snprintf(line, sizeof(line),
+             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: %s\r\n\r\n",
+             accept);
+    if (herd_response_start(r->out, 101, r->now) != HERD_OK)
+        return HERD_ERR;
+    return herd_buf_append(r->out, line, strlen(line));
+}
+
 /* Refuse the request: answer status and close once it is written. */
 static void
 fail(struct herd_http1 *h, int status, time_t now)
@@ -793,6 +904,9 @@ answer(struct herd_http1 *h, time_t now)
                 return;
             break;
         }
+        case HERD_HANDLER_WEBSOCKET:
+            rc = answer_websocket(h, &r, hd, &m, &status);
+            break;
         case HERD_HANDLER_HEALTH:
         case HERD_HANDLER_METRICS:
             rc = herd_metrics_answer(w->scoreboard, hd->conf, &w->out, now,
@@ -850,7 +964,7 @@ process(struct herd_http1 *h, time_t now)
     size_t n, m;
 
     while (h->parse_off < h->len && !h->close_after && !h->file_pending &&
-           !h->deferred && w->out.len < OUT_HIGH_WATER) {
+           !h->deferred && !h->switched && w->out.len < OUT_HIGH_WATER) {
         const char *p = h->base + h->parse_off;
 
         ev = herd_framing_scan(&h->framing, p, h->len - h->parse_off, &n);
@@ -869,6 +983,8 @@ process(struct herd_http1 *h, time_t now)
             request_reset(h);
             http_parser_pause(&h->parser, 0);
             h->msg_start = h->parse_off;
+            if (h->switched)
+                break; /* what follows is WebSocket, the owner's now */
             if (h->parser.upgrade) /* never parse what follows an upgrade */
                 h->close_after = 1;
             continue;
@@ -986,7 +1102,7 @@ herd_http1_run(struct herd_http1 *h, time_t now)
         if (flushed == HERD_OK)
             h->file_pending = 0; /* a queued file went out with the rest */
         if (flushed != HERD_OK || h->close_after || h->deferred ||
-            h->parse_off >= h->len)
+            h->switched || h->parse_off >= h->len)
             break;
         /* Stopped at the output high-water mark with input left. */
     }

@@ -16,6 +16,7 @@ struct herd_worker;
 struct herd_http1;
 struct herd_ident;
 struct herd_request;
+struct herd_route_conf;
 
 /*
  * A finished request as a module request reports it: the request hook
@@ -79,6 +80,13 @@ struct herd_http1_hooks {
        still queued); HERD_ERR when out of memory (the connection is
        lost). */
     int (*push)(void *arg, const char *data, size_t len);
+    /* A websocket route accepted the handshake for channel[0..len) (its
+       101 answer is being rendered): the connection leaves HTTP once that
+       answer is out, and the input after the request is the client's
+       first frames (what h->buf holds). HERD_OK, or HERD_ERR (out of
+       memory: 500 instead). NULL: no WebSocket here (501). */
+    int (*upgrade)(void *arg, const struct herd_route_conf *route,
+                   const char *channel, size_t len);
     /* Bytes of output waiting for the peer (a deferred request's). */
     size_t (*pending)(void *arg);
     /* Drop the connection now, whatever it was doing (a subscriber too
@@ -140,6 +148,7 @@ struct herd_http1 {
     unsigned file_pending : 1; /* a file is queued: answer nothing more */
     unsigned keep_body : 1;    /* the route is a module's: keep the body */
     unsigned deferred : 1;     /* req answers later: answer nothing more */
+    unsigned switched : 1;     /* switched to WebSocket: no more HTTP */
 };
 
 /*
