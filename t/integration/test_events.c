@@ -922,3 +922,124 @@ Test(module, herd_publish_refuses_bad_input)
     hh_response_free(&r);
     free(big);
 }
+
+/* ---- HTTP/1.0 subscribers ---- */
+
+Test(events, http10_stream_is_not_chunked)
+{
+    unsigned long long id;
+    char want[256];
+    int fd = hh_connect(&srv);
+    char *end;
+    ssize_t n;
+    size_t got = 0;
+    static char buf[8192];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, "GET /events/old HTTP/1.0\r\nHost: x\r\n\r\n", 0),
+                 0);
+    /* Read until the retry: hint is in. */
+    while ((end = strstr(buf, "retry: 2000\n\n")) == NULL) {
+        n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+        cr_assert_gt(n, 0, "%s", buf);
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    cr_assert(strncmp(buf, "HTTP/1.", 7) == 0 && strstr(buf, " 200 ") != NULL,
+              "%s", buf);
+    cr_expect_null(strcasestr(buf, "Transfer-Encoding"), "%s", buf);
+    cr_expect_not_null(strstr(buf, "\r\n\r\nretry: 2000\n\n"), "%s", buf);
+    id = publish("/events/old", "plain");
+    event_text(want, sizeof(want), id, "plain");
+    while (strstr(buf, want) == NULL) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+
+        cr_assert_gt(poll(&p, 1, 5000), 0, "no event: %s", buf);
+        n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+        cr_assert_gt(n, 0, "%s", buf);
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    close(fd);
+}
+
+/* ---- configuration checks (herd -t) ---- */
+
+TestSuite(config, .timeout = 20);
+
+static void
+check_config(const char *yaml, const char *want)
+{
+    char dir[] = "/tmp/herd-events-XXXXXX", path[64], out[4096];
+    char *argv[] = {"herd", "-t", "-c", path, NULL};
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/herd.yaml", dir);
+    cr_assert_eq(hh_write_file(path, yaml), 0);
+    cr_expect_eq(hh_run(argv, out, sizeof(out)), 1, "accepted: %s", yaml);
+    cr_expect_not_null(strstr(out, want), "wanted \"%s\", got: %s", want, out);
+    unlink(path);
+    rmdir(dir);
+}
+
+Test(config, events_parameter_must_be_the_routes)
+{
+    check_config("routes:\n"
+                 "  - path: /events/:room\n"
+                 "    events: { channel: \":rooom\" }\n",
+                 "routes[0].events.channel: the route's path has no "
+                 "parameter :rooom");
+}
+
+Test(config, events_methods_are_get_and_post)
+{
+    check_config("routes:\n"
+                 "  - path: /events/:room\n"
+                 "    methods: [GET, PUT]\n"
+                 "    events: { channel: \":room\" }\n",
+                 "routes[0].methods: an events route answers GET");
+}
+
+Test(config, events_channel_is_required_and_checked)
+{
+    check_config("routes:\n"
+                 "  - path: /e\n"
+                 "    events: { keepalive: 5s }\n",
+                 "channel");
+    check_config("routes:\n"
+                 "  - path: /e\n"
+                 "    events: { channel: \"a b\" }\n",
+                 "routes[0].events.channel: invalid channel a b");
+}
+
+Test(config, events_bounds)
+{
+    check_config("routes:\n"
+                 "  - path: /e\n"
+                 "    events: { channel: e, max_pending: 512 }\n",
+                 "routes[0].events.max_pending");
+    check_config("routes:\n"
+                 "  - path: /e\n"
+                 "    events: { channel: e, keepalive: 500ms }\n",
+                 "routes[0].events.keepalive");
+    check_config("pubsub: { history: 100001 }\n", "pubsub.history");
+    check_config("pubsub: { max_channels: 0 }\n", "pubsub.max_channels");
+    check_config("pubsub: { backend: memcached }\n", "pubsub.backend");
+}
+
+Test(config, websocket_keys)
+{
+    check_config("routes:\n"
+                 "  - path: /ws\n"
+                 "    websocket: { channel: w, max_message_size: 124 }\n",
+                 "routes[0].websocket.max_message_size");
+    check_config("routes:\n"
+                 "  - path: /ws\n"
+                 "    methods: [GET, POST]\n"
+                 "    websocket: { channel: w }\n",
+                 "a websocket route answers GET only");
+    check_config("routes:\n"
+                 "  - path: /ws\n"
+                 "    websocket: { channel: w, publish_from: [127.0.0.1] }\n",
+                 "publish_from");
+}
