@@ -1043,3 +1043,42 @@ Test(config, websocket_keys)
                  "    websocket: { channel: w, publish_from: [127.0.0.1] }\n",
                  "publish_from");
 }
+
+/* ---- pubsub.max_channels ---- */
+
+static void
+start_one_channel(void)
+{
+    cr_assert_eq(hh_start(&srv,
+                          "workers: 1\npubsub: { max_channels: 1 }\n"
+                          "routes:\n" EVENTS_ROUTE,
+                          1),
+                 0, "herd did not start");
+}
+
+TestSuite(channels, .init = start_one_channel, .fini = stop, .timeout = 60);
+
+Test(channels, past_max_channels_publishing_is_503)
+{
+    struct hh_response r;
+
+    publish("/events/first", "x");
+    post("/events/second", "y", 1, &r);
+    cr_expect_eq(r.status, 503, "%d %s", r.status, r.body);
+    cr_expect_not_null(strstr(r.body, "max_channels"), "%s", r.body);
+    hh_response_free(&r);
+}
+
+Test(channels, past_max_channels_a_stream_ends_at_once)
+{
+    struct sse a, b;
+
+    subscribe(&a, "/events/one", NULL);
+    sse_open(&b, "/events/two", NULL);
+    cr_expect_eq(b.status, 200, "%s", b.head);
+    while (!b.ended && sse_fill(&b, 5000) > 0)
+        ;
+    cr_expect(b.ended, "the second channel's stream goes on: %s", b.data);
+    sse_close(&a);
+    sse_close(&b);
+}
