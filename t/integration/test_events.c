@@ -331,6 +331,10 @@ Test(events, subscribe_then_receive_a_post)
     unsigned long long id;
 
     subscribe(&s, "/events/room1", NULL);
+    cr_expect(strcasestr(s.head, "\r\nCache-Control: no-cache\r\n") != NULL,
+              "%s", s.head);
+    cr_expect(strcasestr(s.head, "\r\nX-Accel-Buffering: no\r\n") != NULL, "%s",
+              s.head);
     post("/events/room1", "hello", 5, &r);
     cr_assert_eq(r.status, 202, "%d %s", r.status, r.body);
     cr_expect_str_eq(hh_header(&r, "Content-Type", v, sizeof(v)),
