@@ -1086,3 +1086,28 @@ Test(channels, past_max_channels_a_stream_ends_at_once)
     sse_close(&a);
     sse_close(&b);
 }
+
+/* Subscribing needs no permission: channels that nobody listens to and
+   that keep no message must not use up pubsub.max_channels for good. */
+Test(channels, channels_nobody_uses_are_forgotten)
+{
+    struct sse a;
+    struct hh_response r;
+    long deadline;
+    int status = 0;
+
+    subscribe(&a, "/events/gone", NULL);
+    sse_close(&a);
+    /* Until the worker has told the master that nobody listens. */
+    deadline = now_ms() + 5000;
+    while (status != 202 && now_ms() < deadline) {
+        post("/events/next", "x", 1, &r);
+        status = r.status;
+        hh_response_free(&r);
+        if (status != 202)
+            poll(NULL, 0, 50);
+    }
+    cr_expect_eq(status, 202,
+                 "a channel subscribed once and left holds its slot: %d",
+                 status);
+}
