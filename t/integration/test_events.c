@@ -390,6 +390,46 @@ Test(events, multi_line_data_is_one_data_line_each)
     sse_close(&s);
 }
 
+Test(events, cr_and_crlf_break_lines_and_empty_is_one_empty_line)
+{
+    struct sse s;
+    char want[256];
+    unsigned long long a, b;
+
+    subscribe(&s, "/events/crlf", NULL);
+    a = publish("/events/crlf", "a\r\nb\rc");
+    b = publish("/events/crlf", "");
+    snprintf(want, sizeof(want),
+             "id: %llu\ndata: a\ndata: b\ndata: c\n\nid: %llu\ndata: \n\n", a,
+             b);
+    cr_assert_eq(sse_wait(&s, want, 5000), 0, "wanted %s, got %s", want,
+                 s.data);
+    sse_close(&s);
+}
+
+Test(events, chunked_post_is_published_decoded)
+{
+    struct sse s;
+    struct hh_response r;
+    int fd;
+
+    subscribe(&s, "/events/chunked", NULL);
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd,
+                         "POST /events/chunked HTTP/1.1\r\nHost: x\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n"
+                         "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                         0),
+                 0);
+    cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+    cr_expect_eq(r.status, 202, "%d %s", r.status, r.body);
+    hh_response_free(&r);
+    close(fd);
+    cr_assert_eq(sse_wait(&s, "\ndata: abcde\n\n", 5000), 0, "%s", s.data);
+    sse_close(&s);
+}
+
 Test(events, nul_in_body_is_400)
 {
     struct hh_response r;
