@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -546,6 +547,56 @@ Test(events, last_event_id_replays_what_was_missed)
         snprintf(want, sizeof(want), "id: %llu\n", id[i]);
         cr_expect_eq(count_of(s.data, want), 1, "id %llu: %s", id[i], s.data);
     }
+    sse_close(&s);
+}
+
+#define RACE_N 60 /* under pubsub.history's default 100: all replayable */
+
+/* Messages published while a replay is under way come once each, in
+   order, after the replayed ones. */
+Test(events, replay_racing_live_messages_loses_and_repeats_nothing)
+{
+    struct sse s;
+    char extra[128], want[32];
+    unsigned long long id0;
+    const char *p;
+    pid_t pid;
+    int i, st;
+
+    id0 = publish("/events/race", "m0");
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        for (i = 1; i <= RACE_N; i++) {
+            char raw[256];
+            struct hh_response r;
+
+            snprintf(raw, sizeof(raw),
+                     "POST /events/race HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: %d\r\n\r\nm%d",
+                     i < 10 ? 2 : 3, i);
+            if (hh_request(&srv, raw, &r) != 0 || r.status != 202)
+                _exit(1);
+            hh_response_free(&r);
+        }
+        _exit(0);
+    }
+    snprintf(extra, sizeof(extra), "Last-Event-ID: %llu\r\n", id0);
+    subscribe(&s, "/events/race", extra);
+    snprintf(want, sizeof(want), "\ndata: m%d\n\n", RACE_N);
+    cr_expect_eq(sse_wait(&s, want, 10000), 0, "%s", s.data);
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a publish failed");
+    /* m1 .. m60, each once, in order, nothing else. */
+    p = s.data;
+    for (i = 1; i <= RACE_N; i++) {
+        snprintf(want, sizeof(want), "\ndata: m%d\n\n", i);
+        p = strstr(p, want);
+        cr_assert_not_null(p, "m%d missing or out of order: %s", i, s.data);
+        cr_expect_eq(count_of(s.data, want), 1, "m%d repeated: %s", i, s.data);
+    }
+    cr_expect_eq(count_of(s.data, "id: "), RACE_N, "%s", s.data);
+    cr_expect_null(strstr(s.data, "no longer kept"), "%s", s.data);
     sse_close(&s);
 }
 
