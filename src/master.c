@@ -213,6 +213,8 @@ publish_server(struct herd_master *m)
         ss.pubsub_channels = rs.channels;
         ss.pubsub_published = rs.published;
         ss.pubsub_overflows = rs.overflows;
+        ss.pubsub_redis_errors = rs.redis_errors;
+        ss.pubsub_redis_up = rs.redis_up;
     }
     ss.totals = m->retired;
     for (p = m->procs; p != NULL; p = p->next)

@@ -280,6 +280,17 @@ herd_metrics_prometheus(struct herd_buf *out,
     if (rc == HERD_OK)
         rc = put(out, "herd_pubsub_overflows_total %" PRIu64 "\n",
                  ss->pubsub_overflows);
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = family(out, "herd_pubsub_redis_up", "gauge",
+                    "Whether the master's Redis connections are up.");
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = put(out, "herd_pubsub_redis_up %d\n", (int)ss->pubsub_redis_up);
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = family(out, "herd_pubsub_redis_errors_total", "counter",
+                    "Publishes Redis could not take (down, or refused).");
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = put(out, "herd_pubsub_redis_errors_total %" PRIu64 "\n",
+                 ss->pubsub_redis_errors);
     if (rc == HERD_OK)
         rc = family(out, "herd_uptime_seconds", "gauge",
                     "Time since the master started.");

@@ -65,6 +65,9 @@ struct herd_server_score {
     uint64_t pubsub_channels;  /* in the master's table */
     uint64_t pubsub_published; /* messages published */
     uint64_t pubsub_overflows; /* deliveries refused: a worker's queue full */
+    uint64_t pubsub_redis_errors; /* publishes Redis could not take */
+    int32_t pubsub_redis_up;      /* 1 up, 0 down, -1 no Redis */
+    uint32_t unused2;
     struct herd_totals totals; /* every worker of this master, exited ones
                                   included (their last report): counters
                                   never go backwards */
