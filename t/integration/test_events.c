@@ -1202,3 +1202,36 @@ Test(channels, channels_nobody_uses_are_forgotten)
                  "a channel subscribed once and left holds its slot: %d",
                  status);
 }
+
+/* ---- pubsub.backend: redis, with no Redis to reach ---- */
+
+static void
+start_no_redis(void)
+{
+    /* Port 1 on loopback: connections are refused. */
+    cr_assert_eq(hh_start(&srv,
+                          "workers: 1\n"
+                          "pubsub: { backend: redis, address: "
+                          "\"127.0.0.1:1\" }\n"
+                          "routes:\n" EVENTS_ROUTE,
+                          1),
+                 0, "herd did not start");
+}
+
+TestSuite(redis_down, .init = start_no_redis, .fini = stop, .timeout = 60);
+
+Test(redis_down, a_post_is_refused_not_lost)
+{
+    struct hh_response r;
+
+    post("/events/r", "x", 1, &r);
+    cr_expect_eq(r.status, 503, "%d %s", r.status, r.body);
+    cr_expect_not_null(strstr(r.body, "redis"), "%s", r.body);
+    hh_response_free(&r);
+}
+
+Test(config, redis_address_is_checked)
+{
+    check_config("pubsub: { backend: redis, address: localhost }\n",
+                 "pubsub.address");
+}
