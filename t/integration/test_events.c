@@ -1,6 +1,7 @@
 /* test_events.c: Server-Sent Events and publishing, across real workers. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -251,12 +252,14 @@ sse_close(struct sse *s)
 
 /* ---- publishing ---- */
 
-/* POST body (len bytes) to path on a new connection; the response in r. */
+/* POST body (len bytes) to path of server sv on a new connection; the
+   response in r. */
 static void
-post(const char *path, const char *body, size_t len, struct hh_response *r)
+post_on(const struct hh_server *sv, const char *path, const char *body,
+        size_t len, struct hh_response *r)
 {
     char head[512];
-    int fd = hh_connect(&srv);
+    int fd = hh_connect(sv);
 
     cr_assert_geq(fd, 0, "cannot connect");
     snprintf(head, sizeof(head),
@@ -268,6 +271,12 @@ post(const char *path, const char *body, size_t len, struct hh_response *r)
         cr_assert_eq(hh_send(fd, body, len), 0);
     cr_assert_eq(hh_read_response(fd, r, 0), 0, "no answer to POST %s", path);
     close(fd);
+}
+
+static void
+post(const char *path, const char *body, size_t len, struct hh_response *r)
+{
+    post_on(&srv, path, body, len, r);
 }
 
 /* POST a message; it must be accepted (202, {"id":"N"}). Returns N. */
@@ -1234,4 +1243,131 @@ Test(config, redis_address_is_checked)
 {
     check_config("pubsub: { backend: redis, address: localhost }\n",
                  "pubsub.address");
+}
+
+/* ---- pubsub.backend: redis, two herds sharing a Redis server ---- */
+
+static struct hh_server srv2;
+static pid_t redis_pid;
+static int redis_port;
+
+/* A free loopback port (the kernel's pick, released again). */
+static int
+free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* 0 once something accepts connections on 127.0.0.1:port. */
+static int
+wait_listening(int port, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+
+    while (now_ms() < deadline) {
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+
+        rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+        close(fd);
+        if (rc == 0)
+            return 0;
+        poll(NULL, 0, 20);
+    }
+    return -1;
+}
+
+static void
+start_redis_pair(void)
+{
+    char yaml[1024], port[16];
+
+    if (access("/usr/bin/redis-server", X_OK) != 0)
+        return; /* the tests skip */
+    redis_port = free_port();
+    cr_assert_gt(redis_port, 0);
+    snprintf(port, sizeof(port), "%d", redis_port);
+    redis_pid = fork();
+    cr_assert_geq(redis_pid, 0);
+    if (redis_pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/usr/bin/redis-server", "redis-server", "--port", port, "--bind",
+              "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
+              "warning", (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_eq(wait_listening(redis_port, 5000), 0, "no redis-server");
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "pubsub: { backend: redis, address: \"127.0.0.1:%d\", "
+             "prefix: \"t%d:\" }\n"
+             "routes:\n" EVENTS_ROUTE,
+             redis_port, (int)getpid());
+    cr_assert_eq(hh_start(&srv, yaml, 1), 0, "herd A did not start");
+    cr_assert_eq(hh_start(&srv2, yaml, 1), 0, "herd B did not start");
+}
+
+static void
+stop_redis_pair(void)
+{
+    if (srv.pid > 0)
+        cr_expect_eq(hh_stop(&srv), 0, "herd A did not exit 0 on SIGTERM");
+    if (srv2.pid > 0)
+        cr_expect_eq(hh_stop(&srv2), 0, "herd B did not exit 0 on SIGTERM");
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
+    }
+}
+
+TestSuite(redis, .init = start_redis_pair, .fini = stop_redis_pair,
+          .timeout = 60);
+
+Test(redis, a_post_on_one_herd_reaches_the_other)
+{
+    struct sse a, b;
+    struct hh_response r;
+    long deadline;
+    int got = 0;
+
+    if (redis_pid == 0)
+        cr_skip_test("redis-server is not installed");
+    subscribe(&a, "/events/both", NULL);
+    sse_open_fd(&b, hh_connect(&srv2), "/events/both", NULL);
+    cr_assert_eq(b.status, 200, "%s", b.head);
+    /* The herds subscribe at Redis in the background: publish until the
+       message reaches the other one (each try is a new message). */
+    deadline = now_ms() + 10000;
+    while (!got && now_ms() < deadline) {
+        post_on(&srv2, "/events/both", "across", 6, &r);
+        /* 503 until herd B has connected to Redis. */
+        cr_assert(r.status == 202 || r.status == 503, "%d %s", r.status,
+                  r.body);
+        if (r.status == 202)
+            cr_expect_str_eq(r.body, "{\"id\":null}\n");
+        hh_response_free(&r);
+        got = sse_wait(&a, "\ndata: across\n\n", 200) == 0;
+    }
+    cr_assert(got, "herd A never got herd B's message: %s", a.data);
+    cr_assert_eq(sse_wait(&b, "\ndata: across\n\n", 5000), 0,
+                 "herd B's own subscriber: %s", b.data);
+    cr_expect(strstr(a.data, "retry: 2000\n\nid: ") == a.data, "%s", a.data);
+    sse_close(&a);
+    sse_close(&b);
 }
