@@ -161,6 +161,7 @@ struct conn_ws {
     uint64_t last_id; /* ids: replay after it, when replay */
     int replay;
     unsigned started : 1;    /* the 101 answer is out: frames flow */
+    unsigned pinging : 1;    /* ping is set up */
     unsigned close_sent : 1; /* no frame after it; close once sent */
 };
 
@@ -1084,7 +1085,7 @@ ws_free(struct herd_conn *c)
     if (c->ws == NULL)
         return;
     herd_events_leave(c->ws->sub);
-    if (c->ws->started)
+    if (c->ws->pinging)
         event_del(&c->ws->ping);
     herd_ws_reader_free(&c->ws->reader);
     free(c->ws);
@@ -1135,8 +1136,13 @@ ws_input(struct herd_conn *c, const uint8_t *data, size_t len)
             if (!ws->cc->publish)
                 break;
             if (herd_publish_channel(ws->channel, ws->channel_len, e.data,
-                                     e.len) != HERD_OK &&
-                ws_close_with(c, 1013, "try again later") != 0)
+                                     e.len) == HERD_OK)
+                break;
+            /* A NUL byte no SSE client could get: refused for good; a
+               full queue to the master: worth another try later. */
+            if (ws_close_with(c, errno == EINVAL ? HERD_WS_CLOSE_POLICY : 1013,
+                              errno == EINVAL ? "NUL bytes are not published"
+                                              : "try again later") != 0)
                 return -1;
             break;
         case HERD_WS_BINARY:
@@ -1145,6 +1151,11 @@ ws_input(struct herd_conn *c, const uint8_t *data, size_t len)
                 return -1;
             break;
         case HERD_WS_PING:
+            /* A client pinging faster than it reads gets no more pongs
+               than max_pending holds (RFC 6455 5.5.3 allows answering
+               the latest only). */
+            if (c->out.len - c->out_off > ws->cc->max_pending)
+                break;
             if (ws_send(c, HERD_WS_PONG, e.data, e.len) != HERD_OK) {
                 conn_close(c);
                 return -1;
@@ -1179,6 +1190,7 @@ ws_start(struct herd_conn *c)
             return;
     } else {
         event_assign(&ws->ping, c->w->base, -1, EV_PERSIST, on_ws_ping, c);
+        ws->pinging = 1;
         tv.tv_sec = (time_t)(ws->cc->keepalive_ms / 1000);
         tv.tv_usec = (suseconds_t)(ws->cc->keepalive_ms % 1000) * 1000;
         event_add(&ws->ping, &tv);
