@@ -1,0 +1,816 @@
+/* test_websocket.c: the websocket handler of the real herd, raw and by ws. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* The RFC 6455 (1.3) example: this key must get this accept value. */
+#define KEY    "dGhlIHNhbXBsZSBub25jZQ=="
+#define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+/* /ws/:room for the most tests; /calm/:room without the 1 s keepalive
+   for clients that must not be closed as idle; /events/:room publishes to
+   the same channels by POST. */
+#define ROUTES                                                                 \
+    "routes:\n"                                                                \
+    "  - path: /ws/:room\n"                                                    \
+    "    websocket: { channel: \":room\", max_message_size: 1k,\n"             \
+    "                 keepalive: 1s }\n"                                       \
+    "  - path: /calm/:room\n"                                                  \
+    "    websocket: { channel: \":room\", keepalive: 1h,\n"                    \
+    "                 max_pending: 64k }\n"                                    \
+    "  - path: /events/:room\n"                                                \
+    "    methods: [GET, POST]\n"                                               \
+    "    events: { channel: \":room\", publish_from: [127.0.0.0/8] }\n"
+
+static struct hh_server srv;
+
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+start_n(int workers)
+{
+    char yaml[2048];
+
+    snprintf(yaml, sizeof(yaml), "workers: %d\n%s", workers, ROUTES);
+    cr_assert_eq(hh_start(&srv, yaml, workers), 0, "herd did not start");
+}
+
+static void
+start(void)
+{
+    start_n(1);
+}
+
+static void
+stop(void)
+{
+    if (srv.pid > 0)
+        cr_expect_eq(hh_stop(&srv), 0, "herd did not exit 0 on SIGTERM");
+}
+
+TestSuite(websocket, .init = start, .fini = stop, .timeout = 60);
+
+/* ---- a small client: handshake, masked frames out, frames in ---- */
+
+/* Read exactly len bytes within the deadline (now_ms() clock). 0, or -1
+   on EOF, error or timeout. */
+static int
+read_exact(int fd, void *buf, size_t len, long deadline)
+{
+    uint8_t *p = buf;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    ssize_t n;
+    long left;
+
+    while (len > 0) {
+        left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return -1;
+        n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Read a response head byte by byte (nothing read past it: frames may
+   follow) into head; 0 or -1. */
+static int
+read_head(int fd, char *head, size_t cap)
+{
+    long deadline = now_ms() + 5000;
+    size_t len = 0;
+
+    while (len + 1 < cap) {
+        if (read_exact(fd, head + len, 1, deadline) != 0)
+            return -1;
+        len++;
+        head[len] = '\0';
+        if (len >= 4 && memcmp(head + len - 4, "\r\n\r\n", 4) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* The value of header name in head, copied into buf, or NULL. */
+static const char *
+head_header(const char *head, const char *name, char *buf, size_t cap)
+{
+    size_t nlen = strlen(name), n;
+    const char *p = strstr(head, "\r\n"), *v, *end;
+
+    while (p != NULL && p[2] != '\r') {
+        p += 2;
+        end = strstr(p, "\r\n");
+        if (end == NULL)
+            break;
+        if (strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+            for (v = p + nlen + 1; *v == ' ' || *v == '\t'; v++)
+                ;
+            n = (size_t)(end - v);
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            return buf;
+        }
+        p = end;
+    }
+    return NULL;
+}
+
+/* Open a WebSocket to path with the RFC's example key; asserts the 101
+   and its Sec-WebSocket-Accept. Returns the descriptor. */
+static int
+ws_open_at(const struct hh_server *s, const char *path)
+{
+    char req[512], head[4096], v[128];
+    int fd = hh_connect(s);
+
+    cr_assert_geq(fd, 0, "cannot connect");
+    snprintf(req, sizeof(req),
+             "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n",
+             path);
+    cr_assert_eq(hh_send(fd, req, 0), 0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0, "no 101 for %s", path);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "not a 101: %s", head);
+    cr_assert_not_null(head_header(head, "Sec-WebSocket-Accept", v, sizeof(v)),
+                       "no Sec-WebSocket-Accept: %s", head);
+    cr_expect_str_eq(v, ACCEPT);
+    cr_assert_not_null(head_header(head, "Upgrade", v, sizeof(v)));
+    cr_expect_eq(strcasecmp(v, "websocket"), 0, "Upgrade: %s", v);
+    return fd;
+}
+
+static int
+ws_open(const char *path)
+{
+    return ws_open_at(&srv, path);
+}
+
+/* Send one frame: b0 is the first byte (FIN, opcode), masked unless
+   unmasked is set. 0 or -1 (the server may have closed already). */
+static int
+ws_frame(int fd, uint8_t b0, const void *data, size_t len, int unmasked)
+{
+    static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+    uint8_t *f = malloc(len + 14);
+    size_t n = 0, i;
+    int rc;
+
+    cr_assert_not_null(f);
+    f[n++] = b0;
+    if (len < 126) {
+        f[n++] = (uint8_t)((unmasked ? 0 : 0x80) | len);
+    } else if (len < 65536) {
+        f[n++] = (uint8_t)((unmasked ? 0 : 0x80) | 126);
+        f[n++] = (uint8_t)(len >> 8);
+        f[n++] = (uint8_t)len;
+    } else {
+        f[n++] = (uint8_t)((unmasked ? 0 : 0x80) | 127);
+        for (i = 0; i < 8; i++)
+            f[n++] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    }
+    if (!unmasked) {
+        memcpy(f + n, mask, 4);
+        n += 4;
+    }
+    for (i = 0; i < len; i++)
+        f[n + i] = ((const uint8_t *)data)[i] ^ (unmasked ? 0 : mask[i % 4]);
+    rc = hh_send(fd, (const char *)f, n + len);
+    free(f);
+    return rc;
+}
+
+static void
+ws_text(int fd, const char *text)
+{
+    cr_assert_eq(ws_frame(fd, 0x81, text, strlen(text), 0), 0);
+}
+
+/* A frame from the server. */
+struct frame {
+    int fin, opcode;
+    uint8_t *data; /* malloc'd, NUL-terminated */
+    size_t len;
+};
+
+/* Read one frame within timeout_ms. 0, or -1 on EOF or timeout. Asserts
+   what the server must never send: masked frames, RSV bits. */
+static int
+ws_recv_frame(int fd, struct frame *f, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    uint8_t h[8];
+    uint64_t len;
+    int i;
+
+    f->data = NULL;
+    if (read_exact(fd, h, 2, deadline) != 0)
+        return -1;
+    cr_assert_eq(h[0] & 0x70, 0, "RSV bits set: %#x", h[0]);
+    cr_assert_eq(h[1] & 0x80, 0, "the server masked a frame");
+    f->fin = h[0] >> 7;
+    f->opcode = h[0] & 0x0f;
+    len = h[1] & 0x7f;
+    if (len == 126) {
+        if (read_exact(fd, h, 2, deadline) != 0)
+            return -1;
+        len = (uint64_t)h[0] << 8 | h[1];
+    } else if (len == 127) {
+        if (read_exact(fd, h, 8, deadline) != 0)
+            return -1;
+        for (len = 0, i = 0; i < 8; i++)
+            len = len << 8 | h[i];
+    }
+    cr_assert_lt(len, 1u << 24, "frame of %llu bytes", (unsigned long long)len);
+    f->len = (size_t)len;
+    f->data = malloc(f->len + 1);
+    cr_assert_not_null(f->data);
+    f->data[f->len] = '\0';
+    if (read_exact(fd, f->data, f->len, deadline) != 0) {
+        free(f->data);
+        f->data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The next frame that is not a ping (pings are answered with a pong, as
+   a browser does), or -1. */
+static int
+ws_recv(int fd, struct frame *f, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+
+    for (;;) {
+        if (ws_recv_frame(fd, f, (int)(deadline - now_ms())) != 0)
+            return -1;
+        if (f->opcode != 0x9)
+            return 0;
+        ws_frame(fd, 0x8a, f->data, f->len, 0);
+        free(f->data);
+    }
+}
+
+/* Expect a text message with this text. */
+static void
+expect_text(int fd, const char *text)
+{
+    struct frame f;
+
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0, "no message (wanted \"%.40s\")",
+                 text);
+    cr_expect_eq(f.opcode, 0x1, "opcode %d, not text", f.opcode);
+    cr_expect(f.fin);
+    cr_expect_eq(f.len, strlen(text), "%zu bytes, not %zu", f.len,
+                 strlen(text));
+    cr_expect_eq(
+        memcmp(f.data, text, f.len < strlen(text) ? f.len : strlen(text)), 0,
+        "got \"%.60s\", wanted \"%.60s\"", f.data, text);
+    free(f.data);
+}
+
+/* Expect a close frame with code (then the TCP close). */
+static void
+expect_close(int fd, int code)
+{
+    struct frame f;
+    int got;
+
+    for (;;) {
+        cr_assert_eq(ws_recv(fd, &f, 5000), 0, "no close frame (wanted %d)",
+                     code);
+        if (f.opcode != 0x1 && f.opcode != 0xa)
+            break;
+        free(f.data); /* messages or pongs sent before the close */
+    }
+    cr_assert_eq(f.opcode, 0x8, "opcode %d, not close", f.opcode);
+    cr_assert_geq(f.len, 2, "a close frame without a code");
+    got = f.data[0] << 8 | f.data[1];
+    cr_expect_eq(got, code, "closed with %d, not %d (reason \"%s\")", got, code,
+                 f.data + 2);
+    free(f.data);
+    cr_expect(hh_closed(fd, 5000), "the TCP connection stayed open");
+}
+
+/* Nothing arrives on fd for ms milliseconds (pings aside). */
+static void
+expect_silence(int fd, int ms)
+{
+    struct frame f;
+    long deadline = now_ms() + ms;
+    int left;
+
+    while ((left = (int)(deadline - now_ms())) > 0) {
+        if (ws_recv(fd, &f, left) != 0)
+            return;
+        cr_expect_fail("unexpected frame: opcode %d \"%.60s\"", f.opcode,
+                       f.data);
+        free(f.data);
+        return;
+    }
+}
+
+/* POST body to /events/room: 202 once the master has it. */
+static void
+publish(const char *room, const char *body)
+{
+    size_t len = strlen(body);
+    char *raw = malloc(len + 256);
+    struct hh_response r;
+
+    cr_assert_not_null(raw);
+    snprintf(raw, len + 256,
+             "POST /events/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             room, len, body);
+    cr_assert_eq(hh_request(&srv, raw, &r), 0, "no answer to the POST");
+    cr_expect_eq(r.status, 202, "POST: %d %s", r.status, r.body);
+    hh_response_free(&r);
+    free(raw);
+}
+
+/* ---- the opening handshake ---- */
+
+static void
+refused(const char *raw, int status, const char *header, const char *value)
+{
+    struct hh_response r;
+    char v[128];
+
+    cr_assert_eq(hh_request(&srv, raw, &r), 0, "no answer");
+    cr_expect_eq(r.status, status, "status %d, not %d for:\n%s", r.status,
+                 status, raw);
+    if (header != NULL) {
+        cr_expect_not_null(hh_header(&r, header, v, sizeof(v)), "no %s: %s",
+                           header, r.head);
+        cr_expect_str_eq(hh_header(&r, header, v, sizeof(v)) ? v : "", value);
+    }
+    hh_response_free(&r);
+}
+
+Test(websocket, handshake_accept)
+{
+    int fd = ws_open("/ws/a");
+
+    close(fd);
+}
+
+Test(websocket, handshake_refusals)
+{
+    refused("GET /ws/a HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: " KEY "\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            426, "Upgrade", "websocket");
+    refused("GET /ws/a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+            "Sec-WebSocket-Version: 8\r\n\r\n",
+            426, "Sec-WebSocket-Version", "13");
+    refused("GET /ws/a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: not-a-key\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            400, NULL, NULL);
+    refused("GET /ws/a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            400, NULL, NULL);
+    refused("GET /ws/a HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            400, NULL, NULL);
+}
+
+/* ---- messages ---- */
+
+Test(websocket, echo_to_room)
+{
+    int a = ws_open("/ws/r1"), b = ws_open("/ws/r1"), other = ws_open("/ws/r2");
+
+    ws_text(a, "first");
+    ws_text(a, "second");
+    ws_text(b, "third");
+    /* One worker: a's and b's publishes reach the master in this order. */
+    expect_text(a, "first");
+    expect_text(a, "second");
+    expect_text(a, "third");
+    expect_text(b, "first");
+    expect_text(b, "second");
+    expect_text(b, "third");
+
+    publish("r1", "from a POST");
+    expect_text(a, "from a POST");
+    expect_text(b, "from a POST");
+
+    expect_silence(other, 300);
+    close(a);
+    close(b);
+    close(other);
+}
+
+/* Its own suite: two workers, started by the test. */
+TestSuite(websocket_workers, .fini = stop, .timeout = 60);
+
+Test(websocket_workers, cross_worker)
+{
+    char access[128], keys[200], *log = NULL, *p;
+    int fds[32], n = 0, i, seen0 = 0, seen1 = 0, round;
+    FILE *f;
+    long deadline;
+
+    snprintf(access, sizeof(access), "/tmp/herd-ws-access-%d.log",
+             (int)getpid());
+    snprintf(keys, sizeof(keys), "access: %s", access);
+    unlink(access);
+    cr_assert_eq(hh_start_log(&srv, "workers: 2\n" ROUTES, 2, keys), 0,
+                 "herd did not start");
+    /* Connections go to the workers by a hash of their ports: open them
+       8 at a time until the access log shows a 101 from each slot. */
+    for (round = 0; round < 4 && !(seen0 && seen1); round++) {
+        for (i = 0; i < 8; i++)
+            fds[n++] = ws_open("/ws/x");
+        deadline = now_ms() + 5000;
+        for (;;) {
+            int c101 = 0;
+
+            free(log);
+            log = NULL;
+            f = fopen(access, "r");
+            if (f != NULL) {
+                size_t cap = 0;
+                ssize_t got = getdelim(&log, &cap, '\0', f);
+
+                fclose(f);
+                if (got < 0) {
+                    free(log);
+                    log = NULL;
+                }
+            }
+            seen0 = seen1 = 0;
+            for (p = log; p != NULL && (p = strstr(p, "\" 101 ")) != NULL;
+                 p++) {
+                char *eol = strchr(p, '\n');
+
+                c101++;
+                if (eol != NULL && eol - p > 7) {
+                    if (strncmp(eol - 7, " slot=0", 7) == 0)
+                        seen0 = 1;
+                    if (strncmp(eol - 7, " slot=1", 7) == 0)
+                        seen1 = 1;
+                }
+            }
+            if (c101 >= n || now_ms() > deadline)
+                break;
+            usleep(20000); /* polling the access log, flushed every 100 ms */
+        }
+        cr_assert_eq(seen0 + seen1 > 0, 1, "no 101 in the access log:\n%s",
+                     log ? log : "(none)");
+    }
+    free(log);
+    cr_assert(seen0 && seen1, "one worker took all %d clients", n);
+
+    /* The master forwards to a worker once that worker has subscribed:
+       publish probes until every client has one, then the message. */
+    for (i = 0; i < n; i++) {
+        struct frame fr;
+        int got = 0, tries;
+
+        for (tries = 0; !got && tries < 50; tries++) {
+            if (tries % 5 == 0)
+                publish("x", "probe");
+            if (ws_recv(fds[i], &fr, 100) == 0) {
+                got = fr.opcode == 0x1;
+                free(fr.data);
+            }
+        }
+        cr_assert(got, "client %d never got a probe", i);
+    }
+    publish("x", "to everyone");
+    for (i = 0; i < n; i++) {
+        struct frame fr;
+
+        do {
+            cr_assert_eq(ws_recv(fds[i], &fr, 5000), 0, "client %d: nothing",
+                         i);
+            if (strcmp((char *)fr.data, "probe") != 0)
+                break;
+            free(fr.data);
+        } while (1);
+        cr_expect_str_eq((char *)fr.data, "to everyone", "client %d", i);
+        free(fr.data);
+    }
+    for (i = 0; i < n; i++)
+        close(fds[i]);
+    unlink(access);
+}
+
+/* ---- control frames and keepalive ---- */
+
+Test(websocket, ping_pong)
+{
+    int fd = ws_open("/ws/p");
+    struct frame f;
+
+    cr_assert_eq(ws_frame(fd, 0x89, "are you there", 13, 0), 0);
+    cr_assert_eq(ws_recv_frame(fd, &f, 5000), 0, "no pong");
+    if (f.opcode == 0x9) { /* the server's own ping came first */
+        free(f.data);
+        cr_assert_eq(ws_recv_frame(fd, &f, 5000), 0, "no pong");
+    }
+    cr_expect_eq(f.opcode, 0xa, "opcode %d, not pong", f.opcode);
+    cr_expect_eq(f.len, 13);
+    cr_expect_eq(memcmp(f.data, "are you there", 13), 0, "pong \"%s\"", f.data);
+    free(f.data);
+    close(fd);
+}
+
+Test(websocket, keepalive)
+{
+    int live = ws_open("/ws/k"), mute = ws_open("/ws/k"), pings = 0;
+    long t0 = now_ms(), mute_closed = -1, t;
+    struct frame f;
+
+    /* live answers every ping; mute never sends a frame. Watch both for
+       4.5 s (mute's close is due after 2 to 3 s with keepalive 1s). */
+    while ((t = now_ms() - t0) < 4500) {
+        struct pollfd p[2] = {
+            {.fd = live, .events = POLLIN},
+            {.fd = mute_closed < 0 ? mute : -1, .events = POLLIN}};
+
+        if (poll(p, 2, (int)(4500 - t)) <= 0)
+            break;
+        if (p[0].revents) {
+            cr_assert_eq(ws_recv_frame(live, &f, 1000), 0,
+                         "the answering client was closed after %ld ms",
+                         now_ms() - t0);
+            if (f.opcode == 0x9) {
+                pings++;
+                cr_assert_eq(ws_frame(live, 0x8a, f.data, f.len, 0), 0);
+            }
+            free(f.data);
+        }
+        if (p[1].revents) {
+            if (ws_recv_frame(mute, &f, 1000) != 0)
+                mute_closed = now_ms() - t0;
+            else
+                free(f.data); /* its pings */
+        }
+    }
+    cr_expect_geq(pings, 3, "%d pings in 4.5 s with keepalive 1s", pings);
+    cr_expect_geq(mute_closed, 0, "a silent client was never closed");
+    cr_expect_geq(mute_closed, 1900, "closed after %ld ms only", mute_closed);
+    /* live still works. */
+    ws_text(live, "still here");
+    expect_text(live, "still here");
+    close(live);
+    close(mute);
+}
+
+Test(websocket, close_handshake)
+{
+    int fd = ws_open("/ws/c");
+
+    cr_assert_eq(ws_frame(fd, 0x88,
+                          "\x03\xe8"
+                          "bye",
+                          5, 0),
+                 0);
+    expect_close(fd, 1000);
+    close(fd);
+}
+
+/* ---- protocol errors ---- */
+
+Test(websocket, oversize_message)
+{
+    int fd = ws_open("/ws/e");
+    char big[2000];
+
+    memset(big, 'x', sizeof(big));
+    ws_frame(fd, 0x81, big, sizeof(big), 0);
+    expect_close(fd, 1009);
+    close(fd);
+}
+
+Test(websocket, bad_utf8)
+{
+    int fd = ws_open("/ws/e");
+
+    ws_frame(fd, 0x81, "ok \xc3\x28 no", 9, 0);
+    expect_close(fd, 1007);
+    close(fd);
+}
+
+Test(websocket, unmasked_frame)
+{
+    int fd = ws_open("/ws/e");
+
+    ws_frame(fd, 0x81, "plain", 5, 1);
+    expect_close(fd, 1002);
+    close(fd);
+}
+
+Test(websocket, binary_message)
+{
+    int fd = ws_open("/ws/e");
+
+    ws_frame(fd, 0x82, "\x00\x01\x02", 3, 0);
+    expect_close(fd, 1003);
+    close(fd);
+}
+
+Test(websocket, fragmented_message)
+{
+    int fd = ws_open("/ws/f"), peer = ws_open("/ws/f");
+    struct frame f;
+
+    cr_assert_eq(ws_frame(fd, 0x01, "one, ", 5, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x00, "two, ", 5, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x89, "mid", 3, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x80, "three", 5, 0), 0);
+    /* The pong for the ping between the fragments comes first. */
+    do {
+        cr_assert_eq(ws_recv_frame(fd, &f, 5000), 0, "no pong");
+        if (f.opcode != 0xa)
+            free(f.data);
+    } while (f.opcode == 0x9);
+    cr_expect_eq(f.opcode, 0xa, "opcode %d, not pong", f.opcode);
+    cr_expect_str_eq((char *)f.data, "mid");
+    free(f.data);
+    expect_text(fd, "one, two, three");
+    expect_text(peer, "one, two, three");
+    close(fd);
+    close(peer);
+}
+
+/* ---- flow control ---- */
+
+Test(websocket, slow_client_dropped)
+{
+    int small = 1024, slow, quick, i, closed = 0;
+    char *msg = malloc(32 * 1024 + 1);
+    struct frame f;
+
+    cr_assert_not_null(msg);
+    /* A tiny receive window, set before the handshake, and never read. */
+    slow = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(slow, 0);
+    setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    {
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+
+        sa.sin_port = htons((uint16_t)srv.port);
+        sa.sin_addr.s_addr = htonl(0x7f000001);
+        cr_assert_eq(connect(slow, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    }
+    {
+        char head[2048];
+        const char *req =
+            "GET /calm/s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n";
+
+        cr_assert_eq(hh_send(slow, req, 0), 0);
+        cr_assert_eq(read_head(slow, head, sizeof(head)), 0);
+        cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "%s", head);
+    }
+    quick = ws_open("/calm/s");
+
+    for (i = 0; i < 32 * 1024; i++)
+        msg[i] = (char)('a' + i % 26);
+    msg[32 * 1024] = '\0';
+    /* 64k of max_pending and a socket that takes little: a few dozen
+       32k messages leave slow far behind. */
+    for (i = 0; i < 100 && hh_log_count(&srv, "dropping a subscriber") == 0;
+         i++) {
+        publish("s", msg);
+        /* quick keeps up. */
+        cr_assert_eq(ws_recv(quick, &f, 5000), 0, "quick got nothing");
+        cr_expect_eq(f.len, 32 * 1024);
+        free(f.data);
+    }
+    cr_assert_eq(hh_wait_log(&srv, "dropping a subscriber", 1, 5000), 0,
+                 "the slow client was never dropped");
+    {
+        char buf[4096];
+
+        /* Read what it has (shortly, then EOF or reset). */
+        hh_read_until_close(slow, buf, sizeof(buf), 5000, &closed);
+        cr_expect(closed, "the slow client's connection stayed open");
+    }
+    publish("s", "after the drop");
+    expect_text(quick, "after the drop");
+    close(slow);
+    close(quick);
+    free(msg);
+}
+
+/* ---- reload ---- */
+
+Test(websocket, reload_going_away)
+{
+    int fd = ws_open("/calm/h"), again;
+    pid_t old = hh_worker_pid(&srv, 0, 0);
+    long t0;
+
+    cr_assert_gt(old, 0);
+    /* Subscribed: a message arrives before the reload. */
+    publish("h", "before");
+    expect_text(fd, "before");
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    expect_close(fd, 1001);
+    close(fd);
+    for (t0 = now_ms(); hh_worker_pid(&srv, 0, 2) <= 0; usleep(10000))
+        cr_assert_lt(now_ms() - t0, 10000, "no worker of generation 2");
+    cr_expect_neq(hh_worker_pid(&srv, 0, 2), old);
+    again = ws_open("/calm/h");
+    publish("h", "after");
+    expect_text(again, "after");
+    close(again);
+}
+
+/* ---- a real client: ws for node ---- */
+
+Test(websocket, node_ws_client)
+{
+    const char *srcdir = getenv("HERD_SRCDIR");
+    char script[512], mod[512], port[16], out[8192];
+    int pipefd[2], status = 0;
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+    long deadline;
+    struct stat st;
+
+    if (srcdir == NULL)
+        srcdir = ".";
+    snprintf(script, sizeof(script), "%s/t/ws/client.js", srcdir);
+    snprintf(mod, sizeof(mod), "%s/t/ws/node_modules/ws/package.json", srcdir);
+    if (stat(mod, &st) != 0) {
+        cr_skip_test("the ws package is not installed: run "
+                     "`npm ci --prefix t/ws` to run this test");
+        return;
+    }
+    snprintf(port, sizeof(port), "%d", srv.port);
+    cr_assert_eq(pipe(pipefd), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execlp("node", "node", script, port, (char *)NULL);
+        perror("exec node");
+        _exit(127);
+    }
+    close(pipefd[1]);
+    deadline = now_ms() + 30000;
+    for (;;) {
+        struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+        long left = deadline - now_ms();
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof(out) - 1)
+            break;
+    }
+    out[len] = '\0';
+    close(pipefd[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "node t/ws/client.js failed (status %#x):\n%s", status, out);
+}
