@@ -747,6 +747,8 @@ Test(websocket, reload_going_away)
     cr_assert_eq(kill(srv.pid, SIGHUP), 0);
     expect_close(fd, 1001);
     close(fd);
+    cr_expect_eq(hh_wait_gone(old, 5000), 0,
+                 "the old worker stayed after its client left");
     for (t0 = now_ms(); hh_worker_pid(&srv, 0, 2) <= 0; usleep(10000))
         cr_assert_lt(now_ms() - t0, 10000, "no worker of generation 2");
     cr_expect_neq(hh_worker_pid(&srv, 0, 2), old);
@@ -813,4 +815,280 @@ Test(websocket, node_ws_client)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "node t/ws/client.js failed (status %#x):\n%s", status, out);
+}
+
+/* ---- more of the protocol ---- */
+
+Test(websocket, handshake_tokens)
+{
+    /* Header names and the tokens are case-insensitive; Connection is a
+       list. */
+    int fd = hh_connect(&srv);
+    char head[4096], v[128];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd,
+                "GET /ws/t HTTP/1.1\r\nHost: x\r\nupgrade: WebSocket\r\n"
+                "connection: keep-alive, Upgrade\r\n"
+                "sec-websocket-key: " KEY "\r\n"
+                "sec-websocket-version: 13\r\n\r\n",
+                0),
+        0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "%s", head);
+    cr_expect_str_eq(
+        head_header(head, "Sec-WebSocket-Accept", v, sizeof(v)) ? v : "",
+        ACCEPT);
+    ws_text(fd, "tokens");
+    expect_text(fd, "tokens");
+    close(fd);
+}
+
+Test(websocket, frames_with_the_handshake)
+{
+    /* A client may send its first frames right after the request, in the
+       same segment. */
+    int fd = hh_connect(&srv);
+    char head[4096];
+    static const char req[] =
+        "GET /ws/w HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+        /* masked "early" with the key 00 00 00 00 */
+        "\x81\x85\x00\x00\x00\x00"
+        "early";
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, req, sizeof(req) - 1), 0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "%s", head);
+    expect_text(fd, "early");
+    close(fd);
+}
+
+Test(websocket, message_split_across_segments)
+{
+    static const uint8_t mask[4] = {1, 2, 3, 4};
+    int fd = ws_open("/ws/s");
+    uint8_t f[8 + 300];
+    char text[301];
+    size_t i;
+
+    for (i = 0; i < 300; i++)
+        text[i] = (char)('A' + i % 26);
+    text[300] = '\0';
+    /* A 300-byte text frame (16-bit length) sent 7 bytes at a time. */
+    f[0] = 0x81;
+    f[1] = 0x80 | 126;
+    f[2] = 300 >> 8;
+    f[3] = 300 & 0xff;
+    memcpy(f + 4, mask, 4);
+    for (i = 0; i < 300; i++)
+        f[8 + i] = (uint8_t)(text[i] ^ mask[i % 4]);
+    cr_assert_eq(hh_send_paced(fd, (const char *)f, sizeof(f), 7, 2), 0);
+    expect_text(fd, text);
+    close(fd);
+}
+
+Test(websocket, size_limit_boundary)
+{
+    int fd = ws_open("/ws/b");
+    char msg[1025];
+
+    /* Exactly max_message_size (1k) is fine, one byte more is not. */
+    memset(msg, 'm', 1024);
+    msg[1024] = '\0';
+    ws_text(fd, msg);
+    expect_text(fd, msg);
+    cr_assert_eq(ws_frame(fd, 0x01, msg, 1000, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x80, msg, 25, 0), 0);
+    expect_close(fd, 1009);
+    close(fd);
+}
+
+Test(websocket, length_encodings)
+{
+    /* Messages published by POST, in the 7-bit, 16-bit lengths and at the
+       largest a channel carries (60k). */
+    static const size_t sizes[] = {1, 125, 126, 65535 - 4096};
+    int fd = ws_open("/calm/l");
+    char *msg = malloc(61440 + 1);
+    size_t i;
+
+    cr_assert_not_null(msg);
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i] < 61440 ? sizes[i] : 61440;
+
+        memset(msg, (int)('a' + i), n);
+        msg[n] = '\0';
+        publish("l", msg);
+        expect_text(fd, msg);
+    }
+    free(msg);
+    close(fd);
+}
+
+Test(websocket, utf8_across_fragments)
+{
+    int fd = ws_open("/ws/u");
+
+    /* "é" (c3 a9) split between two fragments, then a bad sequence in the
+       first fragment of the next message: 1007 without waiting for FIN. */
+    cr_assert_eq(ws_frame(fd, 0x01, "caf\xc3", 4, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x80, "\xa9!", 2, 0), 0);
+    expect_text(fd, "caf\xc3\xa9!");
+    cr_assert_eq(ws_frame(fd, 0x01, "\xed\xa0\x80", 3, 0), 0); /* U+D800 */
+    expect_close(fd, 1007);
+    close(fd);
+}
+
+Test(websocket, protocol_errors)
+{
+    struct {
+        uint8_t b0;
+        const char *data;
+        size_t len;
+        const char *what;
+    } cases[] = {
+        {0x80, "x", 1, "a continuation with no message open"},
+        {0xc1, "x", 1, "RSV1 set"},
+        {0x83, "x", 1, "reserved opcode 3"},
+        {0x8b, "x", 1, "reserved opcode 0xb"},
+        {0x09, "x", 1, "a fragmented ping"},
+        {0x88, "\x03", 1, "a close payload of 1 byte"},
+        {0x88, "\x03\xed", 2, "close code 1005"},
+        {0x88, "\x03\xe7", 2, "close code 999"},
+    };
+    size_t i;
+    int fd;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_log_info("%s", cases[i].what);
+        fd = ws_open("/ws/e");
+        cr_assert_eq(ws_frame(fd, cases[i].b0, cases[i].data, cases[i].len, 0),
+                     0);
+        expect_close(fd, 1002);
+        close(fd);
+    }
+    /* A ping of 126 bytes: over the control frame limit. */
+    {
+        char big[126];
+
+        memset(big, 'p', sizeof(big));
+        fd = ws_open("/ws/e");
+        cr_assert_eq(ws_frame(fd, 0x89, big, sizeof(big), 0), 0);
+        expect_close(fd, 1002);
+        close(fd);
+    }
+    /* A new message while a fragmented one is open. */
+    fd = ws_open("/ws/e");
+    cr_assert_eq(ws_frame(fd, 0x01, "one", 3, 0), 0);
+    cr_assert_eq(ws_frame(fd, 0x81, "two", 3, 0), 0);
+    expect_close(fd, 1002);
+    close(fd);
+}
+
+Test(websocket, close_without_code)
+{
+    int fd = ws_open("/ws/c");
+    struct frame f;
+
+    /* An empty close is echoed empty (1005 is never sent). */
+    cr_assert_eq(ws_frame(fd, 0x88, "", 0, 0), 0);
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0, "no close frame");
+    cr_expect_eq(f.opcode, 0x8);
+    cr_expect_eq(f.len, 0, "close payload of %zu bytes", f.len);
+    free(f.data);
+    cr_expect(hh_closed(fd, 5000));
+    close(fd);
+}
+
+Test(websocket, nothing_after_close)
+{
+    int fd = ws_open("/ws/n"), peer = ws_open("/ws/n");
+
+    /* What follows a close frame is not read: "ghost" is never
+       published. */
+    cr_assert_eq(ws_frame(fd, 0x88, "\x0f\xa0", 2, 0), 0); /* 4000 */
+    ws_frame(fd, 0x81, "ghost", 5, 0);
+    expect_close(fd, 4000);
+    ws_text(peer, "real");
+    expect_text(peer, "real");
+    close(fd);
+    close(peer);
+}
+
+Test(websocket, binary_from_publisher)
+{
+    int fd = ws_open("/calm/bin");
+    struct frame f;
+
+    /* A published message that is not UTF-8 goes out as binary. */
+    publish("bin", "\xff\xfe raw");
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0);
+    cr_expect_eq(f.opcode, 0x2, "opcode %d, not binary", f.opcode);
+    cr_expect_eq(f.len, 6);
+    cr_expect_eq(memcmp(f.data, "\xff\xfe raw", 6), 0);
+    free(f.data);
+    close(fd);
+}
+
+Test(websocket, events_subscriber_gets_ws_messages)
+{
+    int sse = hh_connect(&srv), fd;
+    char buf[4096] = "";
+    size_t len = 0;
+    ssize_t n;
+    long deadline;
+
+    cr_assert_geq(sse, 0);
+    cr_assert_eq(hh_send(sse,
+                         "GET /events/mix HTTP/1.1\r\nHost: x\r\n"
+                         "Accept: text/event-stream\r\n\r\n",
+                         0),
+                 0);
+    /* The stream is open once its head is in. */
+    deadline = now_ms() + 5000;
+    while (strstr(buf, "\r\n\r\n") == NULL) {
+        cr_assert_eq(read_exact(sse, buf + len, 1, deadline), 0, "no SSE head");
+        buf[++len] = '\0';
+    }
+    cr_assert_eq(strncmp(buf, "HTTP/1.1 200 ", 13), 0, "%s", buf);
+    fd = ws_open("/ws/mix");
+    ws_text(fd, "from a websocket");
+    expect_text(fd, "from a websocket");
+    len = 0;
+    buf[0] = '\0';
+    deadline = now_ms() + 5000;
+    while (strstr(buf, "data: from a websocket\n") == NULL) {
+        struct pollfd p = {.fd = sse, .events = POLLIN};
+
+        cr_assert_gt(poll(&p, 1, (int)(deadline - now_ms())), 0,
+                     "the SSE client got nothing: %s", buf);
+        n = read(sse, buf + len, sizeof(buf) - 1 - len);
+        cr_assert_gt(n, 0, "the SSE stream ended: %s", buf);
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    close(fd);
+    close(sse);
+}
+
+Test(websocket, graceful_stop_going_away)
+{
+    int fd = ws_open("/calm/g"), status;
+    long t0;
+
+    /* SIGTERM: the client gets 1001 and herd does not wait for it. */
+    publish("g", "hello");
+    expect_text(fd, "hello");
+    cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+    t0 = now_ms();
+    expect_close(fd, 1001);
+    close(fd);
+    cr_assert_eq(hh_wait_exit(&srv, 10000, &status), 0, "herd did not exit");
+    cr_expect_lt(now_ms() - t0, 5000, "the stop took %ld ms", now_ms() - t0);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+              status);
 }
