@@ -1092,3 +1092,73 @@ Test(websocket, graceful_stop_going_away)
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
               status);
 }
+
+Test(websocket, upgrade_after_requests)
+{
+    /* A refused handshake, then a good one with a frame, all in one
+       segment on one connection: each request in turn. */
+    int fd = hh_connect(&srv);
+    char head[4096];
+    static const char req[] =
+        "GET /ws/p2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /ws/p2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+        "\x81\x89\x00\x00\x00\x00"
+        "pipelined";
+    static const char body[] = "WebSocket handshake refused\n";
+    char got[sizeof(body)];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(hh_send(fd, req, sizeof(req) - 1), 0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 426 ", 13), 0, "%s", head);
+    /* The refusal's body (its Content-Length), then the 101. */
+    cr_assert_eq(read_exact(fd, got, sizeof(body) - 1, now_ms() + 5000), 0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "%s", head);
+    expect_text(fd, "pipelined");
+    close(fd);
+}
+
+Test(websocket, reload_many_going_away)
+{
+    /* Several clients on several channels (and an SSE stream on one of
+       them) on the old worker: every WebSocket gets 1001, the worker
+       goes. */
+    int fds[6], i, sse = hh_connect(&srv), closed = 0;
+    pid_t old = hh_worker_pid(&srv, 0, 0);
+    char buf[4096] = "";
+    size_t len = 0;
+    long deadline = now_ms() + 5000;
+
+    cr_assert_geq(sse, 0);
+    cr_assert_eq(hh_send(sse,
+                         "GET /events/m0 HTTP/1.1\r\nHost: x\r\n"
+                         "Accept: text/event-stream\r\n\r\n",
+                         0),
+                 0);
+    while (strstr(buf, "\r\n\r\n") == NULL) {
+        cr_assert_eq(read_exact(sse, buf + len, 1, deadline), 0, "no SSE head");
+        buf[++len] = '\0';
+    }
+    for (i = 0; i < 6; i++) {
+        char path[32];
+
+        snprintf(path, sizeof(path), "/calm/m%d", i % 3);
+        fds[i] = ws_open(path);
+    }
+    publish("m2", "ready");
+    expect_text(fds[2], "ready");
+    expect_text(fds[5], "ready");
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    for (i = 0; i < 6; i++) {
+        cr_log_info("client %d", i);
+        expect_close(fds[i], 1001);
+        close(fds[i]);
+    }
+    hh_read_until_close(sse, buf, sizeof(buf), 5000, &closed);
+    cr_expect(closed, "the SSE stream stayed open");
+    close(sse);
+    cr_expect_eq(hh_wait_gone(old, 5000), 0, "the old worker stayed");
+}
