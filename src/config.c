@@ -2614,8 +2614,32 @@ static const struct key_def pubsub_keys[] = {
      .def = 10000},
 };
 
+/* pubsub.address: "host:port", "[v6]:port" or a unix socket path. */
+static int
+check_pubsub(struct loader *ld, const struct node *map, void *obj,
+             const char *path)
+{
+    const struct herd_config *cfg = obj;
+    const char *a = cfg->pubsub.address, *colon;
+    char at[PATH_LEN], *end;
+    const struct node *n;
+    long port;
+
+    if (map == NULL || a == NULL || a[0] == '/')
+        return HERD_OK;
+    colon = strrchr(a, ':');
+    port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (colon != NULL && colon != a && *end == '\0' && colon[1] != '\0' &&
+        port >= 1 && port <= 65535)
+        return HERD_OK;
+    n = map_get(map, "address");
+    join_path(at, path, "address");
+    return FAIL_NODE(ld, n != NULL ? n : map, at,
+                     "\"%s\" is not host:port (or a unix socket path)", a);
+}
+
 static const struct table pubsub_table = {
-    pubsub_keys, HERD_ARRAY_LEN(pubsub_keys), NULL, 0, 0,
+    pubsub_keys, HERD_ARRAY_LEN(pubsub_keys), check_pubsub, 0, 0,
 };
 _Static_assert(HERD_ARRAY_LEN(pubsub_keys) <= MAX_TABLE_KEYS, "pubsub_keys");
 _Static_assert(HERD_PUBSUB_LOCAL == 0 && HERD_PUBSUB_REDIS == 1,

@@ -670,7 +670,9 @@ published(const struct herd_pubsub_msg *m)
     if (p == NULL)
         return; /* its client left */
     pending_unlink(p);
-    if (m->seq != 0)
+    if (m->seq == UINT64_MAX) /* Redis took it: its id comes later */
+        snprintf(body, sizeof(body), "{\"id\":null}\n");
+    else if (m->seq != 0)
         snprintf(body, sizeof(body), "{\"id\":\"%llu\"}\n",
                  (unsigned long long)m->seq);
     else

@@ -206,6 +206,16 @@ publish_server(struct herd_master *m)
     for (i = 0; i < HERD_MAX_SLOTS; i++)
         ss.restarts += m->slots[i].restarts;
     ss.nroutes = m->nroute_names;
+    {
+        struct herd_relay_stats rs;
+
+        herd_relay_stats(m->relay, &rs);
+        ss.pubsub_channels = rs.channels;
+        ss.pubsub_published = rs.published;
+        ss.pubsub_overflows = rs.overflows;
+        ss.pubsub_redis_errors = rs.redis_errors;
+        ss.pubsub_redis_up = rs.redis_up;
+    }
     ss.totals = m->retired;
     for (p = m->procs; p != NULL; p = p->next)
         herd_totals_add(&ss.totals, &p->health);

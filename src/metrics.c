@@ -174,13 +174,15 @@ herd_metrics_prometheus(struct herd_buf *out,
                         const struct herd_route_score *routes, uint64_t now_ms)
 {
     const struct herd_totals *t = &ss->totals;
-    uint64_t cum = 0, conns = 0;
+    uint64_t cum = 0, conns = 0, subs = 0;
     uint32_t i, nstate[HERD_ARRAY_LEN(state_names)] = {0};
     int rc;
 
     for (i = 0; i < ss->nslots; i++) {
-        if (slots[i].state != HERD_SLOT_EMPTY)
+        if (slots[i].state != HERD_SLOT_EMPTY) {
             conns += slots[i].health.active_connections;
+            subs += slots[i].health.subscribers;
+        }
         if (slots[i].state < HERD_ARRAY_LEN(state_names))
             nstate[slots[i].state]++;
     }
@@ -250,6 +252,45 @@ herd_metrics_prometheus(struct herd_buf *out,
             rc = put(out,
                      "herd_heartbeat_age_seconds{slot=\"%" PRIu32 "\"} %.3f\n",
                      i, (double)age(now_ms, slots[i].last_heartbeat_ms) / 1e3);
+    if (rc == HERD_OK)
+        rc = family(out, "herd_pubsub_subscribers", "gauge",
+                    "SSE and WebSocket clients of the serving workers.");
+    if (rc == HERD_OK)
+        rc = put(out, "herd_pubsub_subscribers %" PRIu64 "\n", subs);
+    if (rc == HERD_OK)
+        rc = family(out, "herd_pubsub_dropped_total", "counter",
+                    "Subscribers dropped for falling max_pending behind.");
+    if (rc == HERD_OK)
+        rc = put(out, "herd_pubsub_dropped_total %" PRIu64 "\n", t->dropped);
+    if (rc == HERD_OK)
+        rc = family(out, "herd_pubsub_published_total", "counter",
+                    "Messages published (through the master).");
+    if (rc == HERD_OK)
+        rc = put(out, "herd_pubsub_published_total %" PRIu64 "\n",
+                 ss->pubsub_published);
+    if (rc == HERD_OK)
+        rc = family(out, "herd_pubsub_channels", "gauge",
+                    "Channels the master keeps.");
+    if (rc == HERD_OK)
+        rc =
+            put(out, "herd_pubsub_channels %" PRIu64 "\n", ss->pubsub_channels);
+    if (rc == HERD_OK)
+        rc = family(out, "herd_pubsub_overflows_total", "counter",
+                    "Messages a worker's full queue could not take.");
+    if (rc == HERD_OK)
+        rc = put(out, "herd_pubsub_overflows_total %" PRIu64 "\n",
+                 ss->pubsub_overflows);
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = family(out, "herd_pubsub_redis_up", "gauge",
+                    "Whether the master's Redis connections are up.");
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = put(out, "herd_pubsub_redis_up %d\n", (int)ss->pubsub_redis_up);
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = family(out, "herd_pubsub_redis_errors_total", "counter",
+                    "Publishes Redis could not take (down, or refused).");
+    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
+        rc = put(out, "herd_pubsub_redis_errors_total %" PRIu64 "\n",
+                 ss->pubsub_redis_errors);
     if (rc == HERD_OK)
         rc = family(out, "herd_uptime_seconds", "gauge",
                     "Time since the master started.");

@@ -21,6 +21,35 @@
 
 #include "log.h"
 #include "pubsub.h"
+#include "util.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#include <hiredis/adapters/libevent.h>
+#pragma GCC diagnostic pop
+
+/* Reconnecting to Redis: the wait doubles from the first to the last. */
+#define REDIS_RETRY_FIRST_MS 100
+#define REDIS_RETRY_MAX_MS   5000
+
+/* A publish's id, when Redis took it: known only when it comes back. */
+#define SEQ_UNKNOWN UINT64_MAX
+
+struct redis_link;
+
+static void redis_subscribe(struct redis_link *k,
+                            const struct herd_pubsub_channel *ch, int on);
+static void redis_publish(struct herd_relay *r, struct herd_relay_peer *p,
+                          const struct herd_pubsub_msg *m);
+static struct redis_link *redis_new(struct herd_relay *r,
+                                    const struct herd_config *cfg, char *err,
+                                    size_t errlen);
+static void redis_free(struct redis_link *k);
 
 /* The workers listening on one channel (the channel's user data). */
 struct listeners {
@@ -31,6 +60,9 @@ struct listeners {
 struct herd_relay {
     struct event_base *base;
     struct herd_pubsub_table table;
+    struct redis_link *redis;      /* pubsub.backend redis; else NULL */
+    struct herd_relay_peer *peers; /* attached, for Redis's late answers */
+    uint64_t next_peer_id;
     uint64_t published;
     uint64_t overflows;
     char out[HERD_PUBSUB_MAX_WIRE]; /* one encoded message */
@@ -56,6 +88,15 @@ herd_relay_new(struct event_base *base, const struct herd_config *cfg,
         free(r);
         return NULL;
     }
+    if (cfg->pubsub.backend == HERD_PUBSUB_REDIS) {
+        err[0] = '\0';
+        r->redis = redis_new(r, cfg, err, errlen);
+        if (r->redis == NULL) {
+            herd_pubsub_table_free(&r->table);
+            free(r);
+            return NULL;
+        }
+    }
     return r;
 }
 
@@ -78,6 +119,7 @@ herd_relay_free(struct herd_relay *r)
 
     if (r == NULL)
         return;
+    redis_free(r->redis);
     for (ch = r->table.first; ch != NULL; ch = ch->next)
         listeners_free(ch);
     herd_pubsub_table_free(&r->table);
@@ -147,6 +189,11 @@ herd_relay_attach(struct herd_relay *r, struct herd_relay_peer *p, int fd)
     memset(p, 0, sizeof(*p));
     p->relay = r;
     p->fd = fd;
+    p->id = ++r->next_peer_id;
+    p->next = r->peers;
+    if (r->peers != NULL)
+        r->peers->prev = p;
+    r->peers = p;
     p->ev_write =
         event_new(r->base, fd, EV_WRITE | EV_PERSIST, on_peer_writable, p);
     return p->ev_write != NULL ? HERD_OK : HERD_ERR;
@@ -170,8 +217,8 @@ unlisten(struct herd_relay_peer *p, struct herd_pubsub_channel *ch)
             break;
         }
     }
-    if (ch->subscribers > 0)
-        ch->subscribers--;
+    if (ch->subscribers > 0 && --ch->subscribers == 0)
+        redis_subscribe(p->relay->redis, ch, 0);
 }
 
 void
@@ -181,6 +228,12 @@ herd_relay_detach(struct herd_relay_peer *p)
         return;
     while (p->nsubs > 0)
         unlisten(p, p->subs[p->nsubs - 1]);
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        p->relay->peers = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
     free(p->subs);
     if (p->ev_write != NULL)
         event_free(p->ev_write);
@@ -251,7 +304,8 @@ subscribe(struct herd_relay_peer *p, const struct herd_pubsub_msg *m)
         goto oom;
     l->peers[l->n++] = p;
     p->subs[p->nsubs++] = ch;
-    ch->subscribers++;
+    if (ch->subscribers++ == 0)
+        redis_subscribe(p->relay->redis, ch, 1);
     return;
 oom:
     herd_log_error("pubsub: out of memory subscribing to %.*s",
@@ -268,46 +322,412 @@ unsubscribe(struct herd_relay_peer *p, const struct herd_pubsub_msg *m)
         unlisten(p, ch);
 }
 
+/* Give a message its id, keep it in the channel's history and send it
+   to every listening worker. NULL, or why it could not be done. */
+static const char *
+fan_out(struct herd_relay *r, const char *name, size_t nlen, const char *data,
+        size_t len, uint64_t *seq)
+{
+    struct herd_pubsub_msg m, out;
+    struct herd_pubsub_channel *ch;
+    struct listeners *l;
+    size_t i, n;
+
+    memset(&m, 0, sizeof(m));
+    m.channel = name;
+    m.channel_len = (uint16_t)nlen;
+    ch = channel_get(r, &m);
+    if (ch == NULL)
+        return "too many channels (pubsub.max_channels)";
+    if (herd_pubsub_publish(ch, data, len, seq) != HERD_OK)
+        return "out of memory";
+    r->published++;
+    memset(&out, 0, sizeof(out));
+    out.kind = HERD_PUBSUB_DELIVER;
+    out.channel = name;
+    out.channel_len = (uint16_t)nlen;
+    out.seq = *seq;
+    out.data = data;
+    out.len = (uint32_t)len;
+    n = herd_pubsub_encode(&out, r->out, sizeof(r->out));
+    l = ch->user;
+    for (i = 0; n > 0 && l != NULL && i < l->n; i++)
+        peer_send(l->peers[i], n);
+    return NULL;
+}
+
+/* Answer a PUBLISH that asked (token): its id, or why it failed. */
+static void
+published(struct herd_relay_peer *p, const char *name, size_t nlen,
+          uint64_t token, uint64_t seq, const char *why)
+{
+    struct herd_pubsub_msg out;
+
+    if (token == 0 || p == NULL)
+        return;
+    memset(&out, 0, sizeof(out));
+    out.kind = HERD_PUBSUB_PUBLISHED;
+    out.channel = name;
+    out.channel_len = (uint16_t)nlen;
+    out.seq = why == NULL ? seq : 0;
+    out.token = token;
+    out.data = why;
+    out.len = why != NULL ? (uint32_t)strlen(why) : 0;
+    send_msg(p, &out);
+}
+
+/* ---- Redis (pubsub.backend: redis) ---- */
+
+struct redis_link {
+    struct herd_relay *r;
+    char host[256];
+    int port; /* 0: host is a unix socket path */
+    char prefix[64];
+    size_t prefix_len;
+    redisAsyncContext *pub; /* PUBLISH */
+    redisAsyncContext *sub; /* SUBSCRIBE: a connection in subscribe mode */
+    int pub_up, sub_up;
+    struct event *retry;
+    uint64_t backoff_ms;
+    uint64_t errors;
+    int down_logged;
+    int closing;
+};
+
+/* A PUBLISH waiting for Redis's reply. */
+struct redis_pending {
+    uint64_t peer_id;
+    uint64_t token;
+    size_t nlen;
+    char name[HERD_PUBSUB_MAX_CHANNEL];
+};
+
+static struct herd_relay_peer *
+peer_by_id(struct herd_relay *r, uint64_t id)
+{
+    struct herd_relay_peer *p;
+
+    for (p = r->peers; p != NULL; p = p->next)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+static void redis_connect(struct redis_link *k);
+
+static void
+redis_retry_later(struct redis_link *k)
+{
+    struct timeval tv;
+
+    if (k->closing || evtimer_pending(k->retry, NULL))
+        return;
+    k->backoff_ms = k->backoff_ms == 0 ? REDIS_RETRY_FIRST_MS
+                    : k->backoff_ms * 2 > REDIS_RETRY_MAX_MS
+                        ? REDIS_RETRY_MAX_MS
+                        : k->backoff_ms * 2;
+    tv.tv_sec = (time_t)(k->backoff_ms / 1000);
+    tv.tv_usec = (suseconds_t)(k->backoff_ms % 1000) * 1000;
+    evtimer_add(k->retry, &tv);
+}
+
+static void
+redis_down(struct redis_link *k, const char *why)
+{
+    if (!k->down_logged && !k->closing)
+        herd_log_error("pubsub: redis %s%s%d: %s; publishes are refused "
+                       "until it is back",
+                       k->host, k->port ? ":" : "", k->port, why);
+    k->down_logged = 1;
+    redis_retry_later(k);
+}
+
+/* A message from a channel this master subscribed to at Redis. */
+static void
+on_redis_message(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct redis_link *k = ac->data;
+    redisReply *rr = reply, *ch, *data;
+    uint64_t seq;
+    const char *why;
+
+    (void)arg;
+    if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements != 3)
+        return;
+    if (rr->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(rr->element[0]->str, "message") != 0)
+        return; /* subscribe and unsubscribe confirmations */
+    ch = rr->element[1];
+    data = rr->element[2];
+    if (ch->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING ||
+        ch->len <= k->prefix_len ||
+        memcmp(ch->str, k->prefix, k->prefix_len) != 0 ||
+        !herd_pubsub_channel_valid(ch->str + k->prefix_len,
+                                   ch->len - k->prefix_len) ||
+        data->len > HERD_PUBSUB_MAX_DATA)
+        return;
+    why = fan_out(k->r, ch->str + k->prefix_len, ch->len - k->prefix_len,
+                  data->str, data->len, &seq);
+    if (why != NULL)
+        herd_log_warn("pubsub: a message from redis on %.*s: %s",
+                      (int)(ch->len - k->prefix_len), ch->str + k->prefix_len,
+                      why);
+}
+
+static void
+redis_subscribe(struct redis_link *k, const struct herd_pubsub_channel *ch,
+                int on)
+{
+    if (k == NULL || !k->sub_up)
+        return; /* (re)subscribed when the connection comes up */
+    if (on)
+        redisAsyncCommand(k->sub, on_redis_message, NULL, "SUBSCRIBE %b%b",
+                          k->prefix, k->prefix_len, ch->name, ch->name_len);
+    else
+        redisAsyncCommand(k->sub, NULL, NULL, "UNSUBSCRIBE %b%b", k->prefix,
+                          k->prefix_len, ch->name, ch->name_len);
+}
+
+static void
+on_redis_connect(const redisAsyncContext *ac, int status)
+{
+    struct redis_link *k = ac->data;
+    struct herd_pubsub_channel *ch;
+
+    if (status != REDIS_OK) {
+        if (ac == k->pub)
+            k->pub = NULL;
+        else
+            k->sub = NULL;
+        redis_down(k, ac->errstr);
+        return;
+    }
+    if (ac == k->pub)
+        k->pub_up = 1;
+    else
+        k->sub_up = 1;
+    if (ac == k->sub)
+        for (ch = k->r->table.first; ch != NULL; ch = ch->next)
+            if (ch->subscribers > 0)
+                redis_subscribe(k, ch, 1);
+    if (k->pub_up && k->sub_up) {
+        herd_log_info("pubsub: connected to redis %s%s%d", k->host,
+                      k->port ? ":" : "", k->port);
+        k->down_logged = 0;
+        k->backoff_ms = 0;
+    }
+}
+
+static void
+on_redis_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redis_link *k = ac->data;
+
+    if (ac == k->pub) {
+        k->pub = NULL;
+        k->pub_up = 0;
+    } else {
+        k->sub = NULL;
+        k->sub_up = 0;
+    }
+    if (!k->closing)
+        redis_down(k, status == REDIS_OK ? "disconnected" : ac->errstr);
+}
+
+static redisAsyncContext *
+redis_open(struct redis_link *k)
+{
+    redisAsyncContext *ac = k->port ? redisAsyncConnect(k->host, k->port)
+                                    : redisAsyncConnectUnix(k->host);
+
+    if (ac == NULL)
+        return NULL;
+    if (ac->err) {
+        redis_down(k, ac->errstr);
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = k;
+    if (redisLibeventAttach(ac, k->r->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    redisAsyncSetConnectCallback(ac, on_redis_connect);
+    redisAsyncSetDisconnectCallback(ac, on_redis_disconnect);
+    return ac;
+}
+
+static void
+redis_connect(struct redis_link *k)
+{
+    if (k->pub == NULL)
+        k->pub = redis_open(k);
+    if (k->sub == NULL)
+        k->sub = redis_open(k);
+    if (k->pub == NULL || k->sub == NULL)
+        redis_retry_later(k);
+}
+
+static void
+on_redis_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redis_connect(arg);
+}
+
+/* "host:port", "[v6]:port" or "/unix/path". */
+static int
+redis_address(struct redis_link *k, const char *a, char *err, size_t errlen)
+{
+    const char *colon = strrchr(a, ':');
+    char *end;
+    long port;
+    size_t hlen;
+
+    if (a[0] == '/') {
+        if (strlen(a) >= sizeof(k->host))
+            return herd_errf(err, errlen, "pubsub.address: path too long");
+        snprintf(k->host, sizeof(k->host), "%s", a);
+        k->port = 0;
+        return HERD_OK;
+    }
+    if (colon == NULL || colon == a)
+        return herd_errf(err, errlen, "pubsub.address: \"%s\" is not host:port",
+                         a);
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535)
+        return herd_errf(err, errlen, "pubsub.address: bad port in \"%s\"", a);
+    hlen = (size_t)(colon - a);
+    if (a[0] == '[' && hlen >= 2 && a[hlen - 1] == ']') {
+        a++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof(k->host))
+        return herd_errf(err, errlen, "pubsub.address: bad host in \"%s\"", a);
+    memcpy(k->host, a, hlen);
+    k->host[hlen] = '\0';
+    k->port = (int)port;
+    return HERD_OK;
+}
+
+static struct redis_link *
+redis_new(struct herd_relay *r, const struct herd_config *cfg, char *err,
+          size_t errlen)
+{
+    struct redis_link *k = calloc(1, sizeof(*k));
+
+    if (k == NULL) {
+        herd_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    k->r = r;
+    if (redis_address(k, cfg->pubsub.address, err, errlen) != HERD_OK ||
+        strlen(cfg->pubsub.prefix) >= sizeof(k->prefix)) {
+        if (err[0] == '\0')
+            herd_errf(err, errlen, "pubsub.prefix: too long");
+        free(k);
+        return NULL;
+    }
+    snprintf(k->prefix, sizeof(k->prefix), "%s", cfg->pubsub.prefix);
+    k->prefix_len = strlen(k->prefix);
+    k->retry = evtimer_new(r->base, on_redis_retry, k);
+    if (k->retry == NULL) {
+        free(k);
+        herd_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    redis_connect(k);
+    return k;
+}
+
+static void
+redis_free(struct redis_link *k)
+{
+    if (k == NULL)
+        return;
+    k->closing = 1;
+    if (k->pub != NULL)
+        redisAsyncFree(k->pub);
+    if (k->sub != NULL)
+        redisAsyncFree(k->sub);
+    event_free(k->retry);
+    free(k);
+}
+
+static void
+on_redis_published(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct redis_link *k = ac->data;
+    struct redis_pending *rp = arg;
+    redisReply *rr = reply;
+    const char *why = NULL;
+
+    if (rr == NULL)
+        why = "redis went away before it answered";
+    else if (rr->type == REDIS_REPLY_ERROR)
+        why = "redis refused the message";
+    if (why != NULL) {
+        k->errors++;
+        herd_log_error("pubsub: publish on %.*s: %s%s%s", (int)rp->nlen,
+                       rp->name, why, rr != NULL ? ": " : "",
+                       rr != NULL ? rr->str : "");
+    }
+    if (!k->closing)
+        published(peer_by_id(k->r, rp->peer_id), rp->name, rp->nlen, rp->token,
+                  SEQ_UNKNOWN, why);
+    free(rp);
+}
+
+static void
+redis_publish(struct herd_relay *r, struct herd_relay_peer *p,
+              const struct herd_pubsub_msg *m)
+{
+    struct redis_link *k = r->redis;
+    struct redis_pending *rp;
+
+    if (!k->pub_up) {
+        k->errors++;
+        herd_log_error("pubsub: publish on %.*s refused: redis is not "
+                       "connected",
+                       (int)m->channel_len, m->channel);
+        published(p, m->channel, m->channel_len, m->token, 0,
+                  "redis is not connected");
+        return;
+    }
+    rp = calloc(1, sizeof(*rp));
+    if (rp == NULL) {
+        published(p, m->channel, m->channel_len, m->token, 0, "out of memory");
+        return;
+    }
+    rp->peer_id = p->id;
+    rp->token = m->token;
+    rp->nlen = m->channel_len;
+    memcpy(rp->name, m->channel, m->channel_len);
+    if (redisAsyncCommand(k->pub, on_redis_published, rp, "PUBLISH %b%b %b",
+                          k->prefix, k->prefix_len, m->channel,
+                          (size_t)m->channel_len, m->data,
+                          (size_t)m->len) != REDIS_OK) {
+        free(rp);
+        k->errors++;
+        published(p, m->channel, m->channel_len, m->token, 0,
+                  "redis is not connected");
+    }
+}
+
 static void
 publish(struct herd_relay_peer *p, const struct herd_pubsub_msg *m)
 {
     struct herd_relay *r = p->relay;
-    struct herd_pubsub_channel *ch = channel_get(r, m);
-    struct herd_pubsub_msg out;
-    struct listeners *l;
-    const char *why = NULL;
+    const char *why;
     uint64_t seq = 0;
-    size_t i, n;
 
-    if (ch == NULL)
-        why = "too many channels (pubsub.max_channels)";
-    else if (herd_pubsub_publish(ch, m->data, m->len, &seq) != HERD_OK)
-        why = "out of memory";
-    if (why == NULL) {
-        r->published++;
-        memset(&out, 0, sizeof(out));
-        out.kind = HERD_PUBSUB_DELIVER;
-        out.channel = m->channel;
-        out.channel_len = m->channel_len;
-        out.seq = seq;
-        out.data = m->data;
-        out.len = m->len;
-        n = herd_pubsub_encode(&out, r->out, sizeof(r->out));
-        l = ch->user;
-        for (i = 0; n > 0 && l != NULL && i < l->n; i++)
-            peer_send(l->peers[i], n);
-    }
-    if (m->token == 0)
+    if (r->redis != NULL) {
+        redis_publish(r, p, m);
         return;
-    memset(&out, 0, sizeof(out));
-    out.kind = HERD_PUBSUB_PUBLISHED;
-    out.channel = m->channel;
-    out.channel_len = m->channel_len;
-    out.seq = seq;
-    out.token = m->token;
-    out.data = why;
-    out.len = why != NULL ? (uint32_t)strlen(why) : 0;
-    send_msg(p, &out);
+    }
+    why = fan_out(r, m->channel, m->channel_len, m->data, m->len, &seq);
+    published(p, m->channel, m->channel_len, m->token, seq, why);
 }
 
 struct replay {
@@ -397,4 +817,9 @@ herd_relay_stats(const struct herd_relay *r, struct herd_relay_stats *s)
     s->channels = r->table.count;
     s->published = r->published;
     s->overflows = r->overflows;
+    s->redis_up = -1;
+    if (r->redis != NULL) {
+        s->redis_errors = r->redis->errors;
+        s->redis_up = r->redis->pub_up && r->redis->sub_up;
+    }
 }

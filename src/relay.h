@@ -20,6 +20,8 @@ struct herd_pubsub_channel;
  */
 struct herd_relay_peer {
     struct herd_relay *relay;
+    struct herd_relay_peer *next, *prev; /* the relay's attached peers */
+    uint64_t id;                         /* unique in the relay */
     int fd;
     struct herd_chanq q;
     struct event *ev_write; /* while q waits */
@@ -32,8 +34,13 @@ struct herd_relay_peer {
  * The relay of one master: channels by name, each with its history
  * (pubsub.history messages, pubsub.history_size bytes), at most
  * pubsub.max_channels of them. Sequence ids start from the clock, so that
- * they keep growing across restarts of the master. NULL with the reason
- * in err.
+ * they keep growing across restarts of the master. With pubsub.backend
+ * redis, publishes go to Redis (PUBLISH prefix+channel) and the relay
+ * subscribes there to every channel its workers listen on, so that herd
+ * instances sharing a Redis deliver each other's messages; it connects
+ * in the background and reconnects with back-off, and a publish while
+ * Redis is down is refused (answered as an error), never dropped
+ * silently. NULL with the reason in err.
  */
 struct herd_relay *herd_relay_new(struct event_base *base,
                                   const struct herd_config *cfg, char *err,
@@ -60,11 +67,14 @@ void herd_relay_input(struct herd_relay_peer *p, const char *payload,
                       size_t len);
 
 /* Figures for /metrics: channels, messages published, deliveries
-   refused because a worker's queue was full. */
+   refused because a worker's queue was full, publishes Redis could not
+   take (down, or refused). */
 struct herd_relay_stats {
     uint64_t channels;
     uint64_t published;
     uint64_t overflows;
+    uint64_t redis_errors;
+    int redis_up; /* 1 when both Redis connections are up; -1: no Redis */
 };
 
 void herd_relay_stats(const struct herd_relay *r, struct herd_relay_stats *s);

@@ -222,6 +222,7 @@ herd_totals_add(struct herd_totals *t, const struct herd_health *h)
     for (i = 0; i < HERD_ARRAY_LEN(t->duration); i++)
         t->duration[i] += h->duration[i];
     t->duration_sum_us += h->duration_sum_us;
+    t->dropped += h->dropped;
 }
 
 /* ---- activity ---- */

@@ -39,6 +39,7 @@ struct herd_totals {
     uint64_t bytes_out;
     uint64_t duration[HERD_DURATION_BUCKETS];
     uint64_t duration_sum_us;
+    uint64_t dropped; /* pub/sub subscribers dropped for falling behind */
 };
 
 /* Add the counters of h into t. */
@@ -61,6 +62,12 @@ struct herd_server_score {
     uint64_t restarts;   /* workers started into a slot after its first */
     uint32_t nroutes;    /* route metrics ids in use */
     uint32_t unused;
+    uint64_t pubsub_channels;  /* in the master's table */
+    uint64_t pubsub_published; /* messages published */
+    uint64_t pubsub_overflows; /* deliveries refused: a worker's queue full */
+    uint64_t pubsub_redis_errors; /* publishes Redis could not take */
+    int32_t pubsub_redis_up;      /* 1 up, 0 down, -1 no Redis */
+    uint32_t unused2;
     struct herd_totals totals; /* every worker of this master, exited ones
                                   included (their last report): counters
                                   never go backwards */

@@ -265,6 +265,7 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     h->uptime_ms = herd_mono_ms() - w->started_ms;
     memcpy(h->duration, w->duration, sizeof(h->duration));
     h->duration_sum_us = w->duration_sum_us;
+    herd_events_stats(&h->subscribers, &h->dropped);
 }
 
 /* Send the route counts that changed since the last report (before a

@@ -88,6 +88,8 @@ distinct_health(struct herd_health *h)
     for (i = 0; i < HERD_DURATION_BUCKETS; i++)
         h->duration[i] = 0x3132333435363738ULL + i;
     h->duration_sum_us = 0x4142434445464748ULL;
+    h->subscribers = 0x7172737475767778ULL;
+    h->dropped = 0x8182838485868788ULL;
 }
 
 Test(channel, round_trip_every_type_without_payload)
@@ -245,7 +247,7 @@ Test(channel, type_zero)
 
 Test(health, wire_length)
 {
-    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 216);
+    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 232);
 }
 
 Test(health, round_trip_every_field)
@@ -279,6 +281,10 @@ Test(health, layout_in_struct_order)
                  "status[5]");
     cr_assert_eq(memcmp(buf + 104, "\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1", 8), 0,
                  "uptime_ms");
+    cr_assert_eq(memcmp(buf + 216, "\x78\x77\x76\x75\x74\x73\x72\x71", 8), 0,
+                 "subscribers");
+    cr_assert_eq(memcmp(buf + 224, "\x88\x87\x86\x85\x84\x83\x82\x81", 8), 0,
+                 "dropped");
 }
 
 Test(health, wrong_length_rejected)
@@ -601,9 +607,9 @@ Test(channel, queue_keeps_order_when_the_peer_is_slow)
     cr_expect(!herd_chanq_pending(&q));
     /* Full: refused, not silently dropped. */
     q.max = 2048;
-    for (i = 0; i < 5000 &&
-                herd_chanq_send(&q, qfds[0], HERD_MSG_DELIVER, payload,
-                                sizeof(payload)) == HERD_OK;
+    for (i = 0;
+         i < 5000 && herd_chanq_send(&q, qfds[0], HERD_MSG_DELIVER, payload,
+                                     sizeof(payload)) == HERD_OK;
          i++)
         ;
     cr_expect_lt(i, 5000, "the bound never held");

@@ -1284,7 +1284,7 @@ Test(config_file, default_conf_loads)
     cr_assert_eq(cfg->listen[0].proxy_protocol, 0);
     cr_assert_eq(cfg->proxy.ntrusted, 0);
     cr_assert_eq(cfg->proxy.client_header, HERD_PROXY_XFF);
-    cr_assert_eq(cfg->nroutes, 7);
+    cr_assert_eq(cfg->nroutes, 10);
     cr_assert_eq(cfg->routes[1].handler, HERD_HANDLER_HEALTH);
     cr_assert_eq(cfg->routes[1].u.health.min_ready, 0);
     cr_assert_eq(cfg->routes[2].handler, HERD_HANDLER_METRICS);
@@ -1782,6 +1782,12 @@ Test(config_pubsub, errors)
     error_is("routes:\n  - path: /w\n    websocket: {}\n",
              "herd.yaml:3:16: routes[0].websocket: missing required key "
              "\"channel\"");
+    error_is("pubsub: { backend: redis, address: localhost }\n",
+             "herd.yaml:1:36: pubsub.address: \"localhost\" is not host:port "
+             "(or a unix socket path)");
+    error_is("pubsub: { backend: redis, address: \"h:99999\" }\n",
+             "herd.yaml:1:36: pubsub.address: \"h:99999\" is not host:port "
+             "(or a unix socket path)");
     error_is("pubsub: { backend: kafka }\n",
              "herd.yaml:1:20: pubsub.backend: invalid value \"kafka\" "
              "(expected one of: local, redis)");

@@ -473,8 +473,7 @@ round_trip(uint8_t kind, const char *channel, uint64_t seq, const char *data,
     int has_token = kind != HERD_PUBSUB_DELIVER &&
                     kind != HERD_PUBSUB_SUBSCRIBE &&
                     kind != HERD_PUBSUB_UNSUBSCRIBE;
-    int has_data = kind == HERD_PUBSUB_PUBLISH ||
-                   kind == HERD_PUBSUB_DELIVER ||
+    int has_data = kind == HERD_PUBSUB_PUBLISH || kind == HERD_PUBSUB_DELIVER ||
                    kind == HERD_PUBSUB_REPLAYED ||
                    kind == HERD_PUBSUB_PUBLISHED;
 
