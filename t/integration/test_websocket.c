@@ -33,6 +33,8 @@
     "  - path: /calm/:room\n"                                                  \
     "    websocket: { channel: \":room\", keepalive: 1h,\n"                    \
     "                 max_pending: 64k }\n"                                    \
+    "  - path: /ro/:room\n"                                                    \
+    "    websocket: { channel: \":room\", publish: false }\n"                  \
     "  - path: /events/:room\n"                                                \
     "    methods: [GET, POST]\n"                                               \
     "    events: { channel: \":room\", publish_from: [127.0.0.0/8] }\n"
@@ -1161,4 +1163,46 @@ Test(websocket, reload_many_going_away)
     cr_expect(closed, "the SSE stream stayed open");
     close(sse);
     cr_expect_eq(hh_wait_gone(old, 5000), 0, "the old worker stayed");
+}
+
+Test(websocket, publish_off)
+{
+    /* publish: false: the client's messages go nowhere, but it still
+       gets the channel's and stays connected. */
+    int ro = ws_open("/ro/q"), peer = ws_open("/ws/q");
+
+    ws_text(ro, "not published");
+    ws_text(peer, "published");
+    expect_text(peer, "published");
+    expect_text(ro, "published");
+    publish("q", "by POST");
+    expect_text(ro, "by POST");
+    expect_text(peer, "by POST");
+    close(ro);
+    close(peer);
+}
+
+/* ---- HTTP limits do not apply after the handshake ---- */
+
+TestSuite(websocket_limits, .fini = stop, .timeout = 60);
+
+Test(websocket_limits, http_timers_off)
+{
+    int fd;
+
+    cr_assert_eq(hh_start(&srv,
+                          "workers: 1\n"
+                          "limits: { keepalive_timeout: 1s, header_timeout: "
+                          "1s,\n"
+                          "          keepalive_requests: 1 }\n" ROUTES,
+                          1),
+                 0, "herd did not start");
+    /* The upgrade was the last request keepalive_requests allows, and
+       the connection then stays quiet past the keep-alive and header
+       timeouts: it is a WebSocket now, kept by its own keepalive (1h). */
+    fd = ws_open("/calm/i");
+    cr_expect_eq(hh_closed(fd, 2500), 0, "closed by an HTTP timer");
+    publish("i", "still subscribed");
+    expect_text(fd, "still subscribed");
+    close(fd);
 }
