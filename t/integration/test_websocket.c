@@ -1206,3 +1206,84 @@ Test(websocket_limits, http_timers_off)
     expect_text(fd, "still subscribed");
     close(fd);
 }
+
+/* VmRSS of pid in kB, or -1. */
+static long
+rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+Test(websocket, ping_flood_bounded)
+{
+    /* A client that sends pings and never reads the pongs must not make
+       herd buffer without bound: it stops reading, drops the client or
+       answers only some pings (RFC 6455 5.5.3); its output stays near
+       max_pending (64k), not the 40 MB of pongs asked for. */
+    enum { FRAME = 6 + 125, BATCH = 500, TOTAL = 40 * 1024 * 1024 };
+    static uint8_t chunk[FRAME * BATCH];
+    int fd = ws_open("/calm/pf"), i, gone = 0;
+    pid_t worker = hh_worker_pid(&srv, 0, 0);
+    long before, after, stuck_since = -1;
+    size_t sent = 0, off = 0;
+    struct frame f;
+
+    cr_assert_gt(worker, 0);
+    /* The server is up and reading: one ping, one pong. */
+    cr_assert_eq(ws_frame(fd, 0x89, "x", 1, 0), 0);
+    cr_assert_eq(ws_recv_frame(fd, &f, 5000), 0);
+    free(f.data);
+    before = rss_kb(worker);
+    for (i = 0; i < BATCH; i++) {
+        uint8_t *p = chunk + i * FRAME;
+
+        p[0] = 0x89;
+        p[1] = 0x80 | 125;
+        memset(p + 2, 0, 4); /* mask 0 */
+        memset(p + 6, 'p', 125);
+    }
+    while (sent < TOTAL) {
+        ssize_t n = send(fd, chunk + off, sizeof(chunk) - off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n > 0) {
+            sent += (size_t)n;
+            off = (off + (size_t)n) % sizeof(chunk);
+            stuck_since = -1;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            gone = 1; /* herd dropped the client */
+            break;
+        }
+        if (stuck_since < 0)
+            stuck_since = now_ms();
+        else if (now_ms() - stuck_since > 2000)
+            break; /* herd stopped reading: backpressure */
+        {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+            poll(&p, 1, 100);
+        }
+    }
+    after = rss_kb(worker);
+    cr_log_info("sent %zu bytes of pings; worker VmRSS %ld -> %ld kB%s", sent,
+                before, after, gone ? "; dropped" : "");
+    if (!gone)
+        cr_expect_lt(after - before, 16 * 1024,
+                     "%zu bytes of pings unread grew the worker by %ld kB",
+                     sent, after - before);
+    close(fd);
+}
