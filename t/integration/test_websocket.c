@@ -457,7 +457,7 @@ Test(websocket_workers, cross_worker)
        8 at a time until the access log shows a 101 from each slot. */
     for (round = 0; round < 4 && !(seen0 && seen1); round++) {
         for (i = 0; i < 8; i++)
-            fds[n++] = ws_open("/ws/x");
+            fds[n++] = ws_open("/calm/x");
         deadline = now_ms() + 5000;
         for (;;) {
             int c101 = 0;
@@ -515,8 +515,17 @@ Test(websocket_workers, cross_worker)
         cr_assert(got, "client %d never got a probe", i);
     }
     publish("x", "to everyone");
+    /* And what one client sends reaches every client, in its order. */
+    for (i = 0; i < 20; i++) {
+        char m[16];
+
+        snprintf(m, sizeof(m), "m%d", i);
+        ws_text(fds[n - 1], m);
+    }
     for (i = 0; i < n; i++) {
         struct frame fr;
+        char want[16];
+        int k;
 
         do {
             cr_assert_eq(ws_recv(fds[i], &fr, 5000), 0, "client %d: nothing",
@@ -527,6 +536,13 @@ Test(websocket_workers, cross_worker)
         } while (1);
         cr_expect_str_eq((char *)fr.data, "to everyone", "client %d", i);
         free(fr.data);
+        for (k = 0; k < 20; k++) {
+            snprintf(want, sizeof(want), "m%d", k);
+            cr_assert_eq(ws_recv(fds[i], &fr, 5000), 0, "client %d: no %s", i,
+                         want);
+            cr_expect_str_eq((char *)fr.data, want, "client %d", i);
+            free(fr.data);
+        }
     }
     for (i = 0; i < n; i++)
         close(fds[i]);
