@@ -26,7 +26,9 @@
    for clients that must not be closed as idle; /events/:room publishes to
    the same channels by POST. */
 #define ROUTES                                                                 \
+    "worker: { heartbeat: 100ms }\n"                                           \
     "routes:\n"                                                                \
+    "  - { path: /metrics, metrics: {} }\n"                                    \
     "  - path: /ws/:room\n"                                                    \
     "    websocket: { channel: \":room\", max_message_size: 1k,\n"             \
     "                 keepalive: 1s }\n"                                       \
@@ -416,15 +418,15 @@ Test(websocket, echo_to_room)
 {
     int a = ws_open("/ws/r1"), b = ws_open("/ws/r1"), other = ws_open("/ws/r2");
 
+    /* One client's messages keep their order; the sender gets its own. */
     ws_text(a, "first");
     ws_text(a, "second");
-    ws_text(b, "third");
-    /* One worker: a's and b's publishes reach the master in this order. */
     expect_text(a, "first");
     expect_text(a, "second");
-    expect_text(a, "third");
     expect_text(b, "first");
     expect_text(b, "second");
+    ws_text(b, "third");
+    expect_text(a, "third");
     expect_text(b, "third");
 
     publish("r1", "from a POST");
@@ -690,6 +692,8 @@ Test(websocket, fragmented_message)
 
 /* ---- flow control ---- */
 
+static void pubsub_metrics(long *subs, long *dropped);
+
 Test(websocket, slow_client_dropped)
 {
     int small = 1024, slow, quick, i, closed = 0;
@@ -745,6 +749,15 @@ Test(websocket, slow_client_dropped)
     }
     publish("s", "after the drop");
     expect_text(quick, "after the drop");
+    {
+        long subs, dropped = 0, deadline = now_ms() + 5000;
+
+        /* The drop is counted (the heartbeat brings it in 100 ms). */
+        do {
+            pubsub_metrics(&subs, &dropped);
+        } while (dropped < 1 && now_ms() < deadline && usleep(20000) == 0);
+        cr_expect_eq(dropped, 1, "herd_pubsub_dropped_total %ld", dropped);
+    }
     close(slow);
     close(quick);
     free(msg);
@@ -1302,4 +1315,71 @@ Test(websocket, ping_flood_bounded)
                      "%zu bytes of pings unread grew the worker by %ld kB",
                      sent, after - before);
     close(fd);
+}
+
+/* herd_pubsub_subscribers and herd_pubsub_dropped_total from /metrics. */
+static void
+pubsub_metrics(long *subs, long *dropped)
+{
+    struct hh_response r;
+    const char *p;
+
+    cr_assert_eq(
+        hh_request(&srv, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
+    cr_assert_eq(r.status, 200);
+    p = strstr(r.body, "\nherd_pubsub_subscribers ");
+    cr_assert_not_null(p, "no herd_pubsub_subscribers:\n%s", r.body);
+    *subs = strtol(p + 25, NULL, 10);
+    p = strstr(r.body, "\nherd_pubsub_dropped_total ");
+    cr_assert_not_null(p, "no herd_pubsub_dropped_total:\n%s", r.body);
+    *dropped = strtol(p + 27, NULL, 10);
+    hh_response_free(&r);
+}
+
+/* Poll /metrics (heartbeat 100 ms) until there are want subscribers. */
+static void
+wait_subscribers(long want)
+{
+    long subs = -1, dropped, deadline = now_ms() + 10000;
+
+    while (now_ms() < deadline) {
+        pubsub_metrics(&subs, &dropped);
+        if (subs == want)
+            return;
+        usleep(20000);
+    }
+    cr_assert_fail("herd_pubsub_subscribers is %ld, not %ld", subs, want);
+}
+
+Test(websocket, subscribers_counted)
+{
+    /* Every way a WebSocket ends takes it off the channel. */
+    int fds[5], i;
+    long subs, dropped;
+
+    for (i = 0; i < 5; i++)
+        fds[i] = ws_open("/ws/z");
+    wait_subscribers(5);
+    cr_assert_eq(ws_frame(fds[0], 0x88, "\x03\xe8", 2, 0), 0);
+    expect_close(fds[0], 1000);
+    ws_frame(fds[1], 0x81, "plain", 5, 1);
+    expect_close(fds[1], 1002);
+    ws_frame(fds[2], 0x82, "b", 1, 0);
+    expect_close(fds[2], 1003);
+    close(fds[3]); /* gone without a close frame */
+    wait_subscribers(1);
+    /* The last one never sends: closed by the keepalive. */
+    {
+        char buf[1024];
+        int closed = 0;
+
+        hh_read_until_close(fds[4], buf, sizeof(buf), 5000, &closed);
+        cr_expect(closed, "the silent client stayed");
+    }
+    wait_subscribers(0);
+    pubsub_metrics(&subs, &dropped);
+    cr_expect_eq(dropped, 0, "%ld dropped", dropped);
+    for (i = 0; i < 5; i++)
+        if (i != 3)
+            close(fds[i]);
 }
