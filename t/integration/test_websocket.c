@@ -1383,3 +1383,52 @@ Test(websocket, subscribers_counted)
         if (i != 3)
             close(fds[i]);
 }
+
+Test(websocket, odd_messages)
+{
+    /* An empty text message and an unsolicited pong are fine. */
+    int a = ws_open("/ws/o"), b = ws_open("/ws/o");
+    struct frame f;
+
+    cr_assert_eq(ws_frame(a, 0x8a, "unasked", 7, 0), 0);
+    cr_assert_eq(ws_frame(a, 0x81, "", 0, 0), 0);
+    cr_assert_eq(ws_recv(b, &f, 5000), 0, "no empty message");
+    cr_expect_eq(f.opcode, 0x1, "opcode %d (\"%s\")", f.opcode,
+                 f.len > 2 ? (char *)f.data + 2 : "");
+    cr_expect_eq(f.len, 0);
+    free(f.data);
+    ws_text(a, "end");
+    expect_text(b, "end");
+    close(a);
+    close(b);
+}
+
+Test(websocket, nul_in_text)
+{
+    /* U+0000 is valid UTF-8 and WebSocket carries it, but channels do
+       not (SSE cannot): herd may deliver the message, or refuse it with
+       a code that says it is not acceptable (1003, 1007, 1008). Not
+       1013 (try again later): the same message would fail again. */
+    int a = ws_open("/ws/o"), b = ws_open("/ws/o");
+    struct frame f;
+
+    cr_assert_eq(ws_frame(a, 0x81, "a\0b", 3, 0), 0);
+    cr_assert_eq(ws_recv(a, &f, 5000), 0, "no answer to a NUL");
+    if (f.opcode == 0x8) {
+        int code = f.len >= 2 ? f.data[0] << 8 | f.data[1] : 1005;
+
+        cr_expect(code == 1003 || code == 1007 || code == 1008,
+                  "a text message with a NUL closed with %d (\"%s\")", code,
+                  f.len > 2 ? (char *)f.data + 2 : "");
+    } else {
+        cr_expect_eq(f.opcode, 0x1);
+        cr_expect_eq(f.len, 3);
+        free(f.data);
+        cr_assert_eq(ws_recv(b, &f, 5000), 0, "b did not get it");
+        cr_expect_eq(f.len, 3);
+        cr_expect_eq(memcmp(f.data, "a\0b", 3), 0);
+    }
+    free(f.data);
+    close(a);
+    close(b);
+}
