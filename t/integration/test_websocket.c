@@ -1432,3 +1432,43 @@ Test(websocket, nul_in_text)
     close(a);
     close(b);
 }
+
+Test(websocket, huge_lengths)
+{
+    /* Decided on the header alone: no payload need follow. */
+    static const uint8_t top_bit[] = {0x81, 0xff, 0x80, 0, 0, 0, 0,
+                                      0,    0,    1,    1, 2, 3, 4};
+    static const uint8_t terabyte[] = {0x81, 0xff, 0, 0, 0x01, 0, 0,
+                                       0,    0,    0, 1, 2,    3, 4};
+    int fd = ws_open("/ws/e");
+
+    cr_assert_eq(hh_send(fd, (const char *)top_bit, sizeof(top_bit)), 0);
+    expect_close(fd, 1002);
+    close(fd);
+    fd = ws_open("/ws/e");
+    cr_assert_eq(hh_send(fd, (const char *)terabyte, sizeof(terabyte)), 0);
+    expect_close(fd, 1009);
+    close(fd);
+}
+
+Test(websocket, key_with_whitespace)
+{
+    int fd = hh_connect(&srv);
+    char head[4096], v[128];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(
+        hh_send(fd,
+                "GET /ws/k2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                "Sec-WebSocket-Key: \t " KEY " \t\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n",
+                0),
+        0);
+    cr_assert_eq(read_head(fd, head, sizeof(head)), 0);
+    cr_assert_eq(strncmp(head, "HTTP/1.1 101 ", 13), 0, "%s", head);
+    cr_expect_str_eq(
+        head_header(head, "Sec-WebSocket-Accept", v, sizeof(v)) ? v : "",
+        ACCEPT);
+    close(fd);
+}
