@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -1471,4 +1472,53 @@ Test(websocket, key_with_whitespace)
         head_header(head, "Sec-WebSocket-Accept", v, sizeof(v)) ? v : "",
         ACCEPT);
     close(fd);
+}
+
+Test(websocket_limits, too_many_channels)
+{
+    /* Past pubsub.max_channels a client cannot join: it gets a close
+       (1011 or 1013: try again later), the others go on, and herd says
+       nothing on stderr (libevent complains of an event deleted that was
+       never set up). */
+    char errpath[128], *err = NULL;
+    int saved = dup(2), tmp, fds[3], i;
+    struct frame f;
+    FILE *fp;
+    size_t cap = 0;
+
+    snprintf(errpath, sizeof(errpath), "/tmp/herd-ws-stderr-%d", (int)getpid());
+    tmp = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(tmp, 0);
+    dup2(tmp, 2); /* herd inherits it */
+    i = hh_start(&srv, "workers: 1\npubsub: { max_channels: 2 }\n" ROUTES, 1);
+    dup2(saved, 2);
+    close(saved);
+    close(tmp);
+    cr_assert_eq(i, 0, "herd did not start");
+    fds[0] = ws_open("/calm/c0");
+    fds[1] = ws_open("/calm/c1");
+    fds[2] = ws_open("/calm/c2");
+    cr_assert_eq(ws_recv(fds[2], &f, 5000), 0, "no close for c2");
+    cr_assert_eq(f.opcode, 0x8, "opcode %d, not close", f.opcode);
+    cr_assert_geq(f.len, 2);
+    i = f.data[0] << 8 | f.data[1];
+    cr_expect(i == 1011 || i == 1013, "closed with %d", i);
+    free(f.data);
+    cr_expect(hh_closed(fds[2], 5000));
+    ws_text(fds[1], "c1 lives");
+    expect_text(fds[1], "c1 lives");
+    for (i = 0; i < 3; i++)
+        close(fds[i]);
+    cr_expect_eq(hh_stop(&srv), 0);
+    fp = fopen(errpath, "r");
+    cr_assert_not_null(fp);
+    if (getdelim(&err, &cap, '\0', fp) < 0) {
+        free(err);
+        err = NULL;
+    }
+    fclose(fp);
+    unlink(errpath);
+    cr_expect(err == NULL || strstr(err, "event_del") == NULL,
+              "herd's stderr:\n%s", err);
+    free(err);
 }
