@@ -1522,3 +1522,37 @@ Test(websocket_limits, too_many_channels)
               "herd's stderr:\n%s", err);
     free(err);
 }
+
+Test(websocket, http_after_websockets)
+{
+    /* Connections that were WebSockets go back to the worker's pool:
+       plain HTTP and new WebSockets on them work as before. */
+    struct hh_response r;
+    int i, fd;
+
+    for (i = 0; i < 4; i++) {
+        fd = ws_open("/ws/pool");
+        if (i % 2 == 0) {
+            cr_assert_eq(ws_frame(fd, 0x88, "\x03\xe8", 2, 0), 0);
+            expect_close(fd, 1000);
+        } else {
+            ws_frame(fd, 0x81, "plain", 5, 1);
+            expect_close(fd, 1002);
+        }
+        close(fd);
+    }
+    fd = hh_connect(&srv);
+    cr_assert_geq(fd, 0);
+    for (i = 0; i < 3; i++) {
+        cr_assert_eq(hh_send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+                     0);
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0, "request %d", i);
+        cr_expect_eq(r.status, 200);
+        hh_response_free(&r);
+    }
+    close(fd);
+    fd = ws_open("/ws/pool");
+    ws_text(fd, "again");
+    expect_text(fd, "again");
+    close(fd);
+}
