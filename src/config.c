@@ -2064,6 +2064,10 @@ static const struct key_def websocket_keys[] = {
      .type = KEY_BOOL,
      FIELD(struct herd_channel_conf, publish),
      .def = 1},
+    {.name = "ids",
+     .type = KEY_BOOL,
+     FIELD(struct herd_channel_conf, ids),
+     .def = 0},
 };
 
 static const struct table websocket_table = {

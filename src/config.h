@@ -106,6 +106,8 @@ struct herd_channel_conf {
     uint64_t max_message_size; /* websocket: default 64k */
     int publish;               /* websocket: clients' messages are
                                   published; default true */
+    int ids;                   /* websocket: messages as JSON with their
+                                  ids, and replays; default false */
     struct herd_cidr *publish_from; /* events: who may POST; none default */
     size_t npublish_from;
 };

@@ -87,6 +87,9 @@
 
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
+/* While a request is deferred, input pipelined behind it is kept up to
+   this much; then reading pauses until the request is answered. */
+#define DEFER_INPUT_MAX (256 * 1024)
 /* After an error, read and discard for this long before closing, so the
    error response is not destroyed by a reset (lingering close). */
 #define LINGER_MS 2000
@@ -129,9 +132,6 @@ struct herd_conn {
     void (*ref_release)(void *);
     void *ref_arg;
 
-    /* While a module request is deferred: the peer closing ends it. */
-    struct event ev_closed;
-
     struct conn_ws *ws; /* after a WebSocket handshake: no more HTTP */
 
     struct timeval idle_since; /* when it last became idle (draining) */
@@ -142,8 +142,7 @@ struct herd_conn {
 
     uint64_t req_start_us; /* when the current request's first byte came */
 
-    unsigned pp_pending : 1;     /* the PROXY header has yet to arrive */
-    unsigned watching_close : 1; /* ev_closed is added */
+    unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
     unsigned lingering : 1;
     unsigned closed : 1;
 };
@@ -159,6 +158,8 @@ struct conn_ws {
     uint64_t seen_ms; /* when the client last sent a frame */
     char channel[HERD_PUBSUB_MAX_CHANNEL + 1];
     size_t channel_len;
+    uint64_t last_id; /* ids: replay after it, when replay */
+    int replay;
     unsigned started : 1;    /* the 101 answer is out: frames flow */
     unsigned close_sent : 1; /* no frame after it; close once sent */
 };
@@ -168,7 +169,8 @@ static void ws_start(struct herd_conn *c);
 static void ws_read(struct herd_conn *c);
 static void ws_settle(struct herd_conn *c);
 static int hook_upgrade(void *arg, const struct herd_route_conf *route,
-                        const char *channel, size_t len);
+                        const char *channel, size_t len, int replay,
+                        uint64_t last_id);
 
 static time_t
 conn_now(const struct herd_conn *c)
@@ -569,9 +571,10 @@ conn_drain_idle(struct herd_conn *c)
 }
 
 /*
- * A module answers later: stop reading (later requests wait in the
- * socket), notice the peer closing, and arm module.timeout until the
- * response starts.
+ * A module answers later: keep reading, so that the peer closing or
+ * resetting the connection is seen at once (and the request cancelled);
+ * what it pipelines meanwhile is kept for later, up to DEFER_INPUT_MAX,
+ * then reading pauses. Arm module.timeout until the response starts.
  */
 static void
 conn_defer_wait(struct herd_conn *c)
@@ -579,11 +582,10 @@ conn_defer_wait(struct herd_conn *c)
     uint64_t ms = herd_http1_defer_wait_ms(&c->h);
     struct timeval tv;
 
-    event_del(&c->ev_read);
-    if (!c->watching_close) {
-        event_add(&c->ev_closed, NULL);
-        c->watching_close = 1;
-    }
+    if (c->h.buf.len > DEFER_INPUT_MAX)
+        event_del(&c->ev_read);
+    else
+        event_add(&c->ev_read, NULL);
     if (ms == 0) {
         conn_timer(c, T_NONE);
         return;
@@ -599,10 +601,6 @@ conn_defer_wait(struct herd_conn *c)
 static void
 conn_settle(struct herd_conn *c, int flushed)
 {
-    if (c->watching_close && !c->h.deferred) {
-        event_del(&c->ev_closed);
-        c->watching_close = 0;
-    }
     if (flushed == HERD_ERR) {
         if (c->h.oom)
             herd_log_error("out of memory serving fd %d", c->fd);
@@ -888,18 +886,6 @@ hook_abort(void *arg)
     conn_close(arg);
 }
 
-/* The peer closed while a module request was deferred: cancel it. */
-static void
-on_closed(evutil_socket_t fd, short what, void *arg)
-{
-    struct herd_conn *c = arg;
-
-    (void)fd;
-    (void)what;
-    herd_log_debug("peer closed fd %d during a deferred request", c->fd);
-    conn_close(c);
-}
-
 /* ---- WebSocket ---- */
 
 /* Queue a frame (the output is sent by on_write). HERD_OK, or HERD_ERR
@@ -942,12 +928,59 @@ ws_close_with(struct herd_conn *c, uint16_t code, const char *reason)
 
 /* ---- as a channel subscriber ---- */
 
+/* ids: {"id":"N","data":"..."}, the data as a JSON string (UTF-8 kept,
+   quotes, backslashes and control bytes escaped; the bytes of a message
+   that is not UTF-8 as \u00XX). */
+static int
+ws_envelope(struct herd_buf *b, uint64_t seq, const char *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    int utf8 = herd_utf8_valid((const uint8_t *)data, len);
+    char head[64], esc[2];
+    size_t i;
+    int n;
+
+    b->len = 0;
+    n = snprintf(head, sizeof(head), "{\"id\":\"%llu\",\"data\":\"",
+                 (unsigned long long)seq);
+    if (herd_buf_append(b, head, (size_t)n) != HERD_OK)
+        return HERD_ERR;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)data[i];
+        int rc;
+
+        if (ch == '"' || ch == '\\') {
+            rc = herd_buf_append(b, "\\", 1);
+            if (rc == HERD_OK)
+                rc = herd_buf_append(b, &data[i], 1);
+        } else if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && !utf8)) {
+            esc[0] = hex[ch >> 4];
+            esc[1] = hex[ch & 15];
+            rc = herd_buf_append(b, "\\u00", 4);
+            if (rc == HERD_OK)
+                rc = herd_buf_append(b, esc, 2);
+        } else {
+            rc = herd_buf_append(b, &data[i], 1);
+        }
+        if (rc != HERD_OK)
+            return HERD_ERR;
+    }
+    return herd_buf_append(b, "\"}", 2);
+}
+
 static int
 ws_message(void *target, uint64_t seq, const char *data, size_t len)
 {
     struct herd_conn *c = target;
+    static struct herd_buf env;
 
-    (void)seq;
+    if (c->ws->cc->ids) {
+        if (ws_envelope(&env, seq, data, len) != HERD_OK ||
+            ws_send(c, HERD_WS_TEXT, env.data, env.len) != HERD_OK)
+            return HERD_AGAIN;
+        return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
+                                                                : HERD_OK;
+    }
     if (ws_send(c,
                 herd_utf8_valid((const uint8_t *)data, len) ? HERD_WS_TEXT
                                                             : HERD_WS_BINARY,
@@ -957,11 +990,15 @@ ws_message(void *target, uint64_t seq, const char *data, size_t len)
                                                             : HERD_OK;
 }
 
+/* ids: some messages after last_event_id are no longer kept. */
 static int
 ws_notice(void *target)
 {
-    (void)target;
-    return HERD_OK; /* WebSocket clients get no history */
+    static const char missed[] = "{\"missed\":true}";
+
+    if (ws_send(target, HERD_WS_TEXT, missed, sizeof(missed) - 1) != HERD_OK)
+        return HERD_AGAIN;
+    return HERD_OK;
 }
 
 static void
@@ -1008,7 +1045,7 @@ on_ws_ping(evutil_socket_t fd, short what, void *arg)
 
 static int
 hook_upgrade(void *arg, const struct herd_route_conf *route,
-             const char *channel, size_t len)
+             const char *channel, size_t len, int replay, uint64_t last_id)
 {
     struct herd_conn *c = arg;
     struct conn_ws *ws = calloc(1, sizeof(*ws));
@@ -1018,6 +1055,8 @@ hook_upgrade(void *arg, const struct herd_route_conf *route,
     ws->cc = &route->u.channel;
     memcpy(ws->channel, channel, len);
     ws->channel_len = len;
+    ws->replay = replay;
+    ws->last_id = last_id;
     herd_ws_reader_init(&ws->reader, ws->cc->max_message_size);
     c->ws = ws;
     return HERD_OK;
@@ -1116,8 +1155,8 @@ ws_start(struct herd_conn *c)
 
     ws->started = 1;
     ws->seen_ms = herd_mono_ms();
-    ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c, 0, 0,
-                               ws->cc->max_pending);
+    ws->sub = herd_events_join(ws->channel, ws->channel_len, &ws_sink, c,
+                               ws->replay, ws->last_id, ws->cc->max_pending);
     if (ws->sub == NULL) {
         if (ws_close_with(c, HERD_WS_CLOSE_INTERNAL,
                           "cannot join the channel") != 0)
@@ -1173,7 +1212,6 @@ conn_close(struct herd_conn *c)
     c->closed = 1;
     event_del(&c->ev_read);
     event_del(&c->ev_write);
-    event_del(&c->ev_closed);
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
@@ -1233,8 +1271,6 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, w->base, on_timer, c);
-    event_assign(&c->ev_closed, w->base, fd, EV_CLOSED | EV_PERSIST, on_closed,
-                 c);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;

@@ -82,6 +82,8 @@ static struct {
     uint64_t nsubs;
     uint64_t dropped;
     struct herd_buf scratch;
+    struct herd_buf event; /* the last message's SSE event */
+    uint64_t event_seq;    /* whose */
     char wire[HERD_PUBSUB_MAX_WIRE];
 } ev;
 
@@ -180,6 +182,7 @@ herd_events_free(void)
         event_free(ev.ev_write);
     herd_chanq_free(&ev.q);
     herd_buf_free(&ev.scratch);
+    herd_buf_free(&ev.event);
     memset(&ev, 0, sizeof(ev));
 }
 
@@ -343,10 +346,16 @@ sse_message(void *target, uint64_t seq, const char *data, size_t len)
 {
     struct sse_client *c = target;
 
-    ev.scratch.len = 0;
-    if (herd_sse_event(&ev.scratch, seq, NULL, data, len) != HERD_OK)
-        return HERD_OK; /* NUL bytes: no event can carry them */
-    return sse_write(c, ev.scratch.data, ev.scratch.len);
+    /* One message goes to every subscriber of the worker: render its
+       event once. */
+    if (ev.event_seq != seq || ev.event.len == 0) {
+        ev.event.len = 0;
+        ev.event_seq = 0;
+        if (herd_sse_event(&ev.event, seq, NULL, data, len) != HERD_OK)
+            return HERD_OK; /* NUL bytes: no event can carry them */
+        ev.event_seq = seq;
+    }
+    return sse_write(c, ev.event.data, ev.event.len);
 }
 
 static int

@@ -86,7 +86,8 @@ struct herd_http1_hooks {
        first frames (what h->buf holds). HERD_OK, or HERD_ERR (out of
        memory: 500 instead). NULL: no WebSocket here (501). */
     int (*upgrade)(void *arg, const struct herd_route_conf *route,
-                   const char *channel, size_t len);
+                   const char *channel, size_t len, int replay,
+                   uint64_t last_id);
     /* Bytes of output waiting for the peer (a deferred request's). */
     size_t (*pending)(void *arg);
     /* Drop the connection now, whatever it was doing (a subscriber too

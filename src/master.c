@@ -434,6 +434,10 @@ become_worker(struct herd_master *m, struct proc *self,
     for (i = 0; i < (size_t)m->nslots; i++)
         if (m->slots[i].respawn)
             event_free(m->slots[i].respawn);
+    /* The relay is the master's: its copy here closes its Redis sockets
+       and frees its channels (while the base its links use exists). */
+    herd_relay_free(m->relay);
+    m->relay = NULL;
     event_base_free(m->base);
     m->base = NULL;
     for (p = m->procs; p != NULL; p = p->next)
@@ -1010,7 +1014,11 @@ reap(struct herd_master *m)
             if (q->replacement == p)
                 q->replacement = NULL; /* it may ask again */
         crashed = !m->stopping && p->state != HERD_SLOT_DRAINING;
-        if (crashed && m->pending != NULL && p->generation == m->pending_gen) {
+        /* Workers of an abandoned reload, killed by herd but reaped only
+           now, have the number the next pending generation reuses: their
+           end says nothing about it. */
+        if (crashed && m->pending != NULL && p->generation == m->pending_gen &&
+            !p->killed) {
             proc_free(p);
             abort_reload(m, "a new worker exited before it was ready");
             continue;
@@ -1363,11 +1371,11 @@ master_free(struct herd_master *m)
     for (i = 0; i < m->nls; i++)
         herd_listener_close(&m->ls[i].l, 1);
     free(m->ls);
+    herd_relay_free(m->relay); /* its Redis links use the base */
     if (m->base)
         event_base_free(m->base);
     for (i = 0; i < m->nroute_names; i++)
         free(m->route_names[i]);
-    herd_relay_free(m->relay);
     herd_scoreboard_destroy(m->sb);
     herd_activity_destroy(m->activity);
     if (m->pid_fd >= 0) {

@@ -2,6 +2,7 @@
 #include "module.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -182,6 +183,20 @@ module_close(struct herd_module *m)
     free(m);
 }
 
+/* Whether the symbol at addr is the module's own (dlsym also searches
+   the libraries the module depends on). */
+static int
+defined_in(const struct herd_module *m, void *addr)
+{
+    struct link_map *lm = NULL;
+    Dl_info info;
+
+    if (dlinfo(m->dl, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL ||
+        dladdr(addr, &info) == 0 || info.dli_fname == NULL)
+        return 1; /* cannot tell: trust dlsym */
+    return strcmp(info.dli_fname, lm->l_name) == 0;
+}
+
 int
 herd_module_load(struct herd_module **list, struct herd_module_config *mc,
                  enum herd_module_fault *fault, char *err, size_t errlen)
@@ -204,6 +219,8 @@ herd_module_load(struct herd_module **list, struct herd_module_config *mc,
     mc->mod = m;
     dlerror();
     mc->fn = dlsym(m->dl, mc->handler);
+    if (mc->fn != NULL && !defined_in(m, mc->fn))
+        mc->fn = NULL; /* found in a library it uses, as "puts" would be */
     if (mc->fn == NULL) {
         *fault = HERD_MODULE_SYMBOL;
         return herd_errf(err, errlen, "\"%s\" has no symbol \"%s\"", mc->file,

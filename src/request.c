@@ -630,6 +630,9 @@ herd_request_expire(struct herd_request *req)
     herd_log_warn("route %s did not answer within %llu ms: 504", req->what,
                   (unsigned long long)req->timeout_ms);
     req->cancel_cb = NULL;
+    /* From here the module's calls fail with ENOTCONN (in its callback
+       too), and herd answers for it. */
+    req->cancelled = 1;
     if (cb != NULL) {
         req->dropped = 1;
         cb(req, req->cancel_arg);
@@ -641,8 +644,7 @@ herd_request_expire(struct herd_request *req)
         request_free(req);
         return;
     }
-    req->cancelled = 1; /* the module's late answer frees it */
-    request_zombie(req);
+    request_zombie(req); /* the module's late answer frees it */
 }
 
 /* ---- herd.h: the request ---- */
