@@ -36,6 +36,8 @@
     "  - path: /calm/:room\n"                                                  \
     "    websocket: { channel: \":room\", keepalive: 1h,\n"                    \
     "                 max_pending: 64k }\n"                                    \
+    "  - path: /id/:room\n"                                                    \
+    "    websocket: { channel: \":room\", ids: true, keepalive: 1h }\n"        \
     "  - path: /ro/:room\n"                                                    \
     "    websocket: { channel: \":room\", publish: false }\n"                  \
     "  - path: /events/:room\n"                                                \
@@ -1554,5 +1556,103 @@ Test(websocket, http_after_websockets)
     fd = ws_open("/ws/pool");
     ws_text(fd, "again");
     expect_text(fd, "again");
+    close(fd);
+}
+
+/* ---- ids: true ---- */
+
+/* Expect {"id":"N","data":"<json>"} with this (escaped) data; returns N. */
+static unsigned long long
+expect_envelope(int fd, const char *json)
+{
+    struct frame f;
+    unsigned long long id = 0;
+    int used = 0;
+    char want[512];
+
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0, "no message (wanted %s)", json);
+    cr_assert_eq(f.opcode, 0x1, "opcode %d, not text", f.opcode);
+    cr_assert_eq(sscanf((char *)f.data, "{\"id\":\"%llu\",%n", &id, &used), 1,
+                 "not an envelope: %s", f.data);
+    snprintf(want, sizeof(want), "\"data\":\"%s\"}", json);
+    cr_expect_str_eq((char *)f.data + used, want, "message %s", f.data);
+    free(f.data);
+    return id;
+}
+
+Test(websocket, ids_envelope)
+{
+    int fd = ws_open("/id/env");
+    unsigned long long a, b, c;
+
+    publish("env", "plain");
+    publish("env", "say \"hi\"\\ \xc3\xa9\n");
+    publish("env", "\xff\x01");
+    a = expect_envelope(fd, "plain");
+    b = expect_envelope(fd, "say \\\"hi\\\"\\\\ \xc3\xa9\\u000a");
+    c = expect_envelope(fd, "\\u00ff\\u0001");
+    cr_expect(a < b && b < c, "ids %llu %llu %llu", a, b, c);
+    close(fd);
+}
+
+Test(websocket, ids_replay_after_reload)
+{
+    /* A client closed with 1001 by a reload comes back with the last id
+       it got and misses nothing published meanwhile. */
+    int fd = ws_open("/id/rr");
+    unsigned long long last;
+    char path[64];
+
+    publish("rr", "one");
+    last = expect_envelope(fd, "one");
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    expect_close(fd, 1001);
+    close(fd);
+    publish("rr", "two");
+    publish("rr", "three");
+    snprintf(path, sizeof(path), "/id/rr?last_event_id=%llu", last);
+    fd = ws_open(path);
+    cr_expect_gt(expect_envelope(fd, "two"), last);
+    expect_envelope(fd, "three");
+    publish("rr", "four");
+    expect_envelope(fd, "four");
+    close(fd);
+}
+
+Test(websocket, ids_bad_last_event_id)
+{
+    refused("GET /id/b?last_event_id=12x HTTP/1.1\r\nHost: x\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            400, NULL, NULL);
+}
+
+Test(websocket_limits, ids_missed)
+{
+    /* With a history of 2, a client back after 4 messages hears that some
+       are gone, then gets the 2 kept. */
+    int fd;
+    unsigned long long last;
+    struct frame f;
+    char path[64];
+
+    cr_assert_eq(
+        hh_start(&srv, "workers: 1\npubsub: { history: 2 }\n" ROUTES, 1), 0,
+        "herd did not start");
+    fd = ws_open("/id/h");
+    publish("h", "zero");
+    last = expect_envelope(fd, "zero");
+    close(fd);
+    publish("h", "a");
+    publish("h", "b");
+    publish("h", "c");
+    publish("h", "d");
+    snprintf(path, sizeof(path), "/id/h?last_event_id=%llu", last);
+    fd = ws_open(path);
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0, "nothing on return");
+    cr_expect_str_eq((char *)f.data, "{\"missed\":true}");
+    free(f.data);
+    expect_envelope(fd, "c");
+    expect_envelope(fd, "d");
     close(fd);
 }
