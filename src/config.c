@@ -2237,8 +2237,8 @@ check_channel_route(struct loader *ld, const struct herd_route_conf *route,
         join_path(at, path, "methods");
         return FAIL_NODE(ld, n != NULL ? n : map, at,
                          route->handler == HERD_HANDLER_EVENTS
-                             ? "an events route answers GET (subscribe) and "
-                               "POST (publish) only"
+                             ? "an events route answers GET and HEAD "
+                               "(subscribe) and POST (publish) only"
                              : "a websocket route answers GET only");
     }
     return HERD_OK;

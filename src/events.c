@@ -639,24 +639,32 @@ replaying_sub(const struct herd_pubsub_msg *m)
     return NULL;
 }
 
+/* The history said some messages are gone: tell the client first. */
 static void
-replay_end(struct herd_events_sub *s, int missed)
+replay_missed(struct herd_events_sub *s)
+{
+    int rc = s->sink->notice(s->target);
+
+    if (rc == HERD_AGAIN)
+        sub_drop(s);
+}
+
+/* The replay is over (newest: the channel's newest id): what was held
+   meanwhile follows. */
+static void
+replay_end(struct herd_events_sub *s, uint64_t newest)
 {
     struct herd_buf held = s->held;
     size_t off = 0;
     uint64_t seq;
     uint32_t n;
-    int rc;
 
     s->replaying = 0;
     memset(&s->held, 0, sizeof(s->held));
-    if (missed) {
-        rc = s->sink->notice(s->target);
-        if (rc == HERD_AGAIN)
-            sub_drop(s);
-        if (rc != HERD_OK)
-            goto done;
-    }
+    /* An id above anything the channel sent (a made-up one, or from
+       another master's clock) would mute the stream: go on from now. */
+    if (s->last_seq > newest)
+        s->last_seq = newest;
     while (off + 12 <= held.len) {
         memcpy(&seq, held.data + off, 8);
         memcpy(&n, held.data + off + 8, 4);
@@ -709,9 +717,13 @@ herd_events_input(const char *payload, size_t len)
         if ((s = replaying_sub(&m)) != NULL)
             sub_message(s, m.seq, m.data, m.len);
         break;
+    case HERD_PUBSUB_REPLAY_MISSED:
+        if ((s = replaying_sub(&m)) != NULL)
+            replay_missed(s);
+        break;
     case HERD_PUBSUB_REPLAY_END:
         if ((s = replaying_sub(&m)) != NULL)
-            replay_end(s, m.seq != 0);
+            replay_end(s, m.seq);
         break;
     case HERD_PUBSUB_PUBLISHED:
         published(&m);

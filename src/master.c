@@ -1066,7 +1066,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_master *m = arg;
-    const struct herd_config *cfg = m->cfg;
+    const struct herd_config *cfg;
     uint64_t now, silent;
     struct proc *p;
 
@@ -1079,6 +1079,9 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     for (p = m->procs; p != NULL; p = p->next)
         if (p->chan >= 0)
             on_chan(p->chan, EV_READ, p);
+    /* Only now: a READY read above may have committed a reload and freed
+       the configuration that was current before. */
+    cfg = m->cfg;
     now = herd_mono_ms();
     for (p = m->procs; p != NULL; p = p->next) {
         if (p->killed)

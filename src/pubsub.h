@@ -189,21 +189,25 @@ void herd_pubsub_table_free(struct herd_pubsub_table *t);
  * in the payload, so one channel frame type can carry them all.
  */
 enum herd_pubsub_kind {
-    HERD_PUBSUB_PUBLISH = 1,     /* worker -> master: channel, token, data
-                                    (token 0: no PUBLISHED wanted) */
-    HERD_PUBSUB_DELIVER = 2,     /* master -> worker: channel, seq, data */
-    HERD_PUBSUB_SUBSCRIBE = 3,   /* worker -> master: channel */
-    HERD_PUBSUB_UNSUBSCRIBE = 4, /* worker -> master: channel */
-    HERD_PUBSUB_REPLAY = 5,      /* worker -> master: channel, seq (the
-                                    last id the client has; 0 from the
-                                    oldest kept), token */
-    HERD_PUBSUB_REPLAYED = 6,    /* master -> worker: channel, seq, token,
-                                    data: one message of a replay */
-    HERD_PUBSUB_REPLAY_END = 7,  /* master -> worker: channel, seq (1 when
-                                    messages were missed, else 0), token */
-    HERD_PUBSUB_PUBLISHED = 8,   /* master -> worker: channel, seq (the
-                                    message's; 0 when it was refused),
-                                    token, data (why it was refused) */
+    HERD_PUBSUB_PUBLISH = 1,       /* worker -> master: channel, token, data
+                                      (token 0: no PUBLISHED wanted) */
+    HERD_PUBSUB_DELIVER = 2,       /* master -> worker: channel, seq, data */
+    HERD_PUBSUB_SUBSCRIBE = 3,     /* worker -> master: channel */
+    HERD_PUBSUB_UNSUBSCRIBE = 4,   /* worker -> master: channel */
+    HERD_PUBSUB_REPLAY = 5,        /* worker -> master: channel, seq (the
+                                      last id the client has; 0 from the
+                                      oldest kept), token */
+    HERD_PUBSUB_REPLAYED = 6,      /* master -> worker: channel, seq, token,
+                                      data: one message of a replay */
+    HERD_PUBSUB_REPLAY_END = 7,    /* master -> worker: channel, seq (1 when
+                                      messages were missed, else 0), token */
+    HERD_PUBSUB_PUBLISHED = 8,     /* master -> worker: channel, seq (the
+                                      message's; 0 when it was refused),
+                                      token, data (why it was refused) */
+    HERD_PUBSUB_REPLAY_MISSED = 9, /* master -> worker: channel, token:
+                                      before the replay, some messages
+                                      after the client's id are gone (or
+                                      its id was never this channel's) */
 };
 
 /* A message; decoded pointers point into the decoded buffer. seq is used

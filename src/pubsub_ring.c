@@ -409,6 +409,9 @@ kind_fields(uint8_t kind, struct kind_shape *k)
     case HERD_PUBSUB_PUBLISHED:
         k->seq = k->seq_zero_ok = k->token = k->data = 1;
         return HERD_OK;
+    case HERD_PUBSUB_REPLAY_MISSED:
+        k->token = 1;
+        return HERD_OK;
     default:
         return HERD_ERR;
     }

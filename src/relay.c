@@ -260,6 +260,25 @@ grow(void *arrp, size_t n, size_t *cap)
     return HERD_OK;
 }
 
+/* The table is full: forget the oldest channel that nobody listens on
+   and that keeps no message (what a subscriber who left leaves behind;
+   channels with a history count against pubsub.max_channels). 1 when
+   one was forgotten. */
+static int
+evict_idle(struct herd_relay *r)
+{
+    struct herd_pubsub_channel *ch, *oldest = NULL;
+
+    for (ch = r->table.first; ch != NULL; ch = ch->next)
+        if (ch->subscribers == 0 && ch->ring.count == 0)
+            oldest = ch; /* the list is newest first */
+    if (oldest == NULL)
+        return 0;
+    listeners_free(oldest);
+    herd_pubsub_remove(&r->table, oldest);
+    return 1;
+}
+
 static struct herd_pubsub_channel *
 channel_get(struct herd_relay *r, const struct herd_pubsub_msg *m)
 {
@@ -272,6 +291,9 @@ channel_get(struct herd_relay *r, const struct herd_pubsub_msg *m)
         return ch;
     ch = herd_pubsub_create(&r->table, m->channel, m->channel_len, err,
                             sizeof(err));
+    if (ch == NULL && evict_idle(r))
+        ch = herd_pubsub_create(&r->table, m->channel, m->channel_len, err,
+                                sizeof(err));
     if (ch == NULL) {
         herd_log_warn("pubsub: channel %.*s: %s", (int)m->channel_len,
                       m->channel, err);
@@ -759,21 +781,23 @@ replay(struct herd_relay_peer *p, const struct herd_pubsub_msg *m)
     struct herd_pubsub_channel *ch =
         herd_pubsub_lookup(&p->relay->table, m->channel, m->channel_len);
     struct replay rp = {p, m};
-    struct herd_pubsub_msg end;
-    int missed = 0;
+    struct herd_pubsub_msg out;
 
+    memset(&out, 0, sizeof(out));
+    out.channel = m->channel;
+    out.channel_len = m->channel_len;
+    out.token = m->token;
+    /* A gap (or an id this channel never had: from before a restart, or
+       made up) is said first, then what is kept, then where it ends. */
+    if (ch != NULL ? herd_ring_gap(&ch->ring, m->seq) : m->seq > 0) {
+        out.kind = HERD_PUBSUB_REPLAY_MISSED;
+        send_msg(p, &out);
+    }
     if (ch != NULL)
-        missed =
-            herd_ring_since(&ch->ring, m->seq, replay_one, &rp) == HERD_AGAIN;
-    else
-        missed = m->seq > 0; /* a history this master never had */
-    memset(&end, 0, sizeof(end));
-    end.kind = HERD_PUBSUB_REPLAY_END;
-    end.channel = m->channel;
-    end.channel_len = m->channel_len;
-    end.seq = missed ? 1 : 0;
-    end.token = m->token;
-    send_msg(p, &end);
+        herd_ring_since(&ch->ring, m->seq, replay_one, &rp);
+    out.kind = HERD_PUBSUB_REPLAY_END;
+    out.seq = ch != NULL ? ch->ring.last_seq : 0; /* the newest id */
+    send_msg(p, &out);
 }
 
 void

@@ -1774,7 +1774,7 @@ Test(config_pubsub, errors)
     error_is("routes:\n  - path: /e\n    methods: [PUT]\n"
              "    events: { channel: x }\n",
              "herd.yaml:3:14: routes[0].methods: an events route answers GET "
-             "(subscribe) and POST (publish) only");
+             "and HEAD (subscribe) and POST (publish) only");
     error_is("routes:\n  - path: /w\n    methods: [POST]\n"
              "    websocket: { channel: x }\n",
              "herd.yaml:3:14: routes[0].methods: a websocket route answers "

@@ -467,9 +467,9 @@ round_trip(uint8_t kind, const char *channel, uint64_t seq, const char *data,
     static char buf[HERD_PUBSUB_MAX_WIRE + 1];
     struct herd_pubsub_msg m;
     size_t n, cut, want;
-    int has_seq = kind != HERD_PUBSUB_PUBLISH &&
-                  kind != HERD_PUBSUB_SUBSCRIBE &&
-                  kind != HERD_PUBSUB_UNSUBSCRIBE;
+    int has_seq =
+        kind != HERD_PUBSUB_PUBLISH && kind != HERD_PUBSUB_SUBSCRIBE &&
+        kind != HERD_PUBSUB_UNSUBSCRIBE && kind != HERD_PUBSUB_REPLAY_MISSED;
     int has_token = kind != HERD_PUBSUB_DELIVER &&
                     kind != HERD_PUBSUB_SUBSCRIBE &&
                     kind != HERD_PUBSUB_UNSUBSCRIBE;
@@ -532,6 +532,7 @@ Test(wire, round_trips)
     round_trip(HERD_PUBSUB_REPLAY_END, "news", 0, NULL, 0);
     round_trip(HERD_PUBSUB_PUBLISHED, "news", 44, "", 0);
     round_trip(HERD_PUBSUB_PUBLISHED, "news", 0, "channel table full", 18);
+    round_trip(HERD_PUBSUB_REPLAY_MISSED, "news", 0, NULL, 0);
 }
 
 Test(wire, unused_fields_are_not_encoded)
@@ -558,7 +559,7 @@ Test(wire, encode_refusals)
     memset(chan, 'c', sizeof(chan) - 1);
     chan[sizeof(chan) - 1] = '\0';
     cr_assert_eq(encode(0, "a", 1, "x", 1, buf, sizeof(buf)), 0);
-    cr_assert_eq(encode(9, "a", 1, "x", 1, buf, sizeof(buf)), 0);
+    cr_assert_eq(encode(10, "a", 1, "x", 1, buf, sizeof(buf)), 0);
     cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "", 0, "x", 1, buf, 64), 0);
     cr_assert_eq(encode(HERD_PUBSUB_PUBLISH, "a b", 0, "x", 1, buf, 64), 0);
     cr_assert_eq(
