@@ -1656,3 +1656,22 @@ Test(websocket_limits, ids_missed)
     expect_envelope(fd, "d");
     close(fd);
 }
+
+Test(websocket, ids_made_up_last_event_id)
+{
+    /* An id above anything the channel sent does not mute the client
+       (that some may be missed is a fair warning: herd cannot tell). */
+    int fd = ws_open("/id/mu?last_event_id=999999999999999999");
+    struct frame f;
+
+    publish("mu", "heard");
+    cr_assert_eq(ws_recv(fd, &f, 5000), 0, "the client was muted");
+    if (strcmp((char *)f.data, "{\"missed\":true}") == 0) {
+        free(f.data);
+        cr_assert_eq(ws_recv(fd, &f, 5000), 0, "the client was muted");
+    }
+    cr_expect_neq(strstr((char *)f.data, "\"data\":\"heard\"}"), NULL, "%s",
+                  f.data);
+    free(f.data);
+    close(fd);
+}
