@@ -830,8 +830,10 @@ check_reload_ready(struct herd_master *m)
 
     if (m->pending == NULL)
         return;
+    /* Workers herd killed (those of an abandoned reload, not yet reaped,
+       share the pending generation's number) are not waited for. */
     for (p = m->procs; p != NULL; p = p->next)
-        if (p->generation == m->pending_gen) {
+        if (p->generation == m->pending_gen && !p->killed) {
             if (p->state != HERD_SLOT_READY)
                 return;
             ready++;
