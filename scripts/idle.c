@@ -33,8 +33,9 @@ answered(struct idle_conn *c)
     char *end, *cl;
 
     if (c->want == 0) {
-        end = memmem(c->head, c->got < sizeof(c->head) ? c->got : sizeof(c->head),
-                     "\r\n\r\n", 4);
+        end =
+            memmem(c->head, c->got < sizeof(c->head) ? c->got : sizeof(c->head),
+                   "\r\n\r\n", 4);
         if (end == NULL)
             return 0;
         cl = memmem(c->head, (size_t)(end - c->head), "Content-Length: ", 16);
@@ -71,7 +72,8 @@ main(int argc, char **argv)
         cs[i].fd = socket(AF_INET, SOCK_STREAM, 0);
         if (cs[i].fd < 0 ||
             connect(cs[i].fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-            write(cs[i].fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+            write(cs[i].fd, req, sizeof(req) - 1) !=
+                (ssize_t)(sizeof(req) - 1)) {
             fprintf(stderr, "idle: connection %d: %s\n", i, strerror(errno));
             failed++;
             if (cs[i].fd >= 0)
