@@ -408,6 +408,26 @@ herd_proxy_walk_field(struct herd_proxy_walk *w, const char *name,
     }
 }
 
+/* Dotted quad of an IPv4 address (network order) into buf (>= 16 bytes):
+   what inet_ntop writes, without its sprintf, which cost a fifth of the
+   instructions of a plain request. */
+static void
+ipv4_text(const unsigned char *b, char *buf)
+{
+    char *p = buf;
+    int i, v;
+
+    for (i = 0; i < 4; i++) {
+        v = b[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 /* The text form of a client address for logs and handlers. */
 static void
 addr_text(const struct sockaddr_storage *sa, socklen_t salen, char *buf,
@@ -415,6 +435,13 @@ addr_text(const struct sockaddr_storage *sa, socklen_t salen, char *buf,
 {
     const void *a = NULL;
 
+    if (salen > 0 && sa->ss_family == AF_INET && size >= INET_ADDRSTRLEN) {
+        ipv4_text((const unsigned char *)&(
+                      (const struct sockaddr_in *)(const void *)sa)
+                      ->sin_addr,
+                  buf);
+        return;
+    }
     if (salen > 0 && sa->ss_family == AF_INET)
         a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
     else if (salen > 0 && sa->ss_family == AF_INET6)

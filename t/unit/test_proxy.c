@@ -1221,3 +1221,34 @@ Test(proxy, fuzz_split_invariance)
         }
     }
 }
+
+/* The client's text for an IPv4 peer is what inet_ntop writes, for every
+   digit count of every octet. */
+Test(proxy, ipv4_text_matches_inet_ntop)
+{
+    static const unsigned char octets[] = {0, 1, 9, 10, 42, 99, 100, 199, 255};
+    struct herd_proxy_walk w;
+    struct herd_proxy_client out;
+    struct sockaddr_in sa;
+    char want[INET_ADDRSTRLEN];
+    size_t a, b, c;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    for (a = 0; a < sizeof(octets); a++)
+        for (b = 0; b < sizeof(octets); b++)
+            for (c = 0; c < sizeof(octets); c++) {
+                unsigned char *p = (unsigned char *)&sa.sin_addr;
+
+                p[0] = octets[a];
+                p[1] = octets[b];
+                p[2] = octets[c];
+                p[3] = octets[(a + b + c) % sizeof(octets)];
+                herd_proxy_walk_begin(&w, NULL, 0, HERD_PROXY_XFF,
+                                      (struct sockaddr *)&sa, sizeof(sa));
+                herd_proxy_walk_end(&w, &out);
+                cr_assert_not_null(
+                    inet_ntop(AF_INET, &sa.sin_addr, want, sizeof(want)));
+                cr_assert_str_eq(out.text, want);
+            }
+}
