@@ -278,10 +278,44 @@ herd_http1_init(struct herd_http1 *h, struct herd_worker *w,
     h->w = w;
     h->hooks = hooks;
     h->arg = arg;
+    h->name = w->hdr_name;
+    h->value = w->hdr_value;
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = h;
     herd_framing_init(&h->framing, (uint32_t)cfg->limits.max_header_size,
                       HERD_MAX_HEADERS, cfg->limits.max_body_size);
+}
+
+/* Back to the worker's slices (the connection's own are freed). */
+static void
+slices_shared(struct herd_http1 *h)
+{
+    if (h->own_slices) {
+        free(h->name); /* name and value are one allocation */
+        h->own_slices = 0;
+    }
+    h->name = h->w->hdr_name;
+    h->value = h->w->hdr_value;
+}
+
+/* A head (or body) is still arriving when the run ends: its slices must
+   outlive the run, which the worker's would not. */
+static int
+slices_own(struct herd_http1 *h)
+{
+    struct herd_slice *s;
+
+    if (h->own_slices)
+        return HERD_OK;
+    s = malloc(2 * HERD_MAX_HEADERS * sizeof(*s));
+    if (s == NULL)
+        return HERD_ERR;
+    memcpy(s, h->name, h->nheaders * sizeof(*s));
+    memcpy(s + HERD_MAX_HEADERS, h->value, h->nheaders * sizeof(*s));
+    h->name = s;
+    h->value = s + HERD_MAX_HEADERS;
+    h->own_slices = 1;
+    return HERD_OK;
 }
 
 void
@@ -291,6 +325,10 @@ herd_http1_free(struct herd_http1 *h)
         herd_request_cancel(h->req); /* clears h->req */
     herd_buf_free(&h->buf);
     herd_buf_free(&h->body);
+    if (h->own_slices) {
+        free(h->name);
+        h->own_slices = 0;
+    }
 }
 
 /* ---- requests ---- */
@@ -323,6 +361,7 @@ request_reset(struct herd_http1 *h)
 {
     h->url = (struct herd_slice){0, 0};
     h->nheaders = 0;
+    slices_shared(h);
     h->head_end = 0;
     h->last_was_value = 0;
     h->in_body = 0;
@@ -1116,6 +1155,10 @@ done:
     h->parse_off = head;
     h->base = h->buf.data;
     h->len = h->buf.len;
+    /* A request under way keeps its field lines until the next run. */
+    if (h->nheaders > 0 && !h->close_after &&
+        (h->in_body || herd_framing_started(&h->framing)))
+        return slices_own(h);
     return HERD_OK;
 }
 

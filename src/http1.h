@@ -128,10 +128,13 @@ struct herd_http1 {
     struct herd_buf body;     /* a module request's body, kept whole */
     struct herd_request *req; /* the deferred module request, or NULL */
 
-    /* The current request. */
+    /* The current request. Its field lines' slices are the worker's
+       (HERD_MAX_HEADERS of each, shared by its connections) while a run
+       parses them, and the connection's own only while a head or body
+       is still arriving between runs: an idle connection holds none. */
     struct herd_slice url;
-    struct herd_slice name[HERD_MAX_HEADERS];
-    struct herd_slice value[HERD_MAX_HEADERS];
+    struct herd_slice *name;
+    struct herd_slice *value;
     uint32_t nheaders;
     uint32_t head_end; /* end of the last slice: what the head needs kept */
     int error_status;  /* set by a callback that refuses the request */
@@ -150,6 +153,7 @@ struct herd_http1 {
     unsigned keep_body : 1;    /* the route is a module's: keep the body */
     unsigned deferred : 1;     /* req answers later: answer nothing more */
     unsigned switched : 1;     /* switched to WebSocket: no more HTTP */
+    unsigned own_slices : 1;   /* name and value are malloc'd */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "channel.h"
 #include "common.h"
 #include "config.h"
+#include "http1.h" /* struct herd_slice, HERD_MAX_HEADERS */
 #include "listener.h"
 #include "reqid.h"
 #include "response.h"
@@ -122,6 +123,9 @@ struct herd_worker {
     size_t in_cap;
     struct herd_buf out;
     struct herd_buf path; /* the decoded path of the current request */
+    /* The field lines of the head being parsed (http1.h says when). */
+    struct herd_slice hdr_name[HERD_MAX_HEADERS];
+    struct herd_slice hdr_value[HERD_MAX_HEADERS];
 
     /* libevent common timeouts: O(1) re-arming for identical durations. */
     const struct timeval *tv_header;
