@@ -730,25 +730,6 @@ ws_refuse(const struct reply *r, int status, const char *line)
  * with Sec-WebSocket-Accept and hand the connection over through the
  * upgrade hook; or refuse (400, 426 with what herd speaks, 501).
  */
-/* The value of query parameter key (raw) in query[0..qlen), or NULL. */
-static const char *
-query_get(const char *query, size_t qlen, const char *key, size_t *len)
-{
-    size_t klen = strlen(key), i = 0, j;
-
-    while (query != NULL && i < qlen) {
-        for (j = i; j < qlen && query[j] != '&'; j++)
-            ;
-        if (j - i > klen && memcmp(query + i, key, klen) == 0 &&
-            query[i + klen] == '=') {
-            *len = j - i - klen - 1;
-            return query + i + klen + 1;
-        }
-        i = j + 1;
-    }
-    return NULL;
-}
-
 static int
 answer_websocket(struct herd_http1 *h, const struct reply *r,
                  const struct herd_handler *hd, const struct herd_match *m,
@@ -756,9 +737,11 @@ answer_websocket(struct herd_http1 *h, const struct reply *r,
 {
     const struct herd_channel_conf *cc = &hd->conf->u.channel;
     char accept[HERD_WS_ACCEPT_LEN + 1], line[128];
-    const char *v, *name = cc->channel, *last;
+    const char *v, *name = cc->channel;
     size_t vlen, nlen = strlen(cc->channel), i, llen = 0;
     uint64_t last_id = 0;
+    int replay;
+    char last[32];
 
     v = header_get(h, "upgrade", &vlen);
     if (v == NULL || !list_has_token(v, vlen, "websocket") ||
@@ -793,9 +776,12 @@ answer_websocket(struct herd_http1 *h, const struct reply *r,
         return ws_refuse(r, 400, NULL);
     }
     /* ids: a client coming back says the last id it got. */
-    last = cc->ids ? query_get(query, qlen, "last_event_id", &llen) : NULL;
-    if (last != NULL &&
-        herd_sse_parse_last_event_id(last, llen, &last_id) != HERD_OK) {
+    replay = cc->ids && herd_uri_query_get(query, qlen, "last_event_id", NULL,
+                                           0, NULL) == HERD_OK;
+    if (replay &&
+        (herd_uri_query_get(query, qlen, "last_event_id", last, sizeof(last),
+                            &llen) != HERD_OK ||
+         herd_sse_parse_last_event_id(last, llen, &last_id) != HERD_OK)) {
         *status = 400;
         return ws_refuse(r, 400, NULL);
     }
@@ -803,8 +789,8 @@ answer_websocket(struct herd_http1 *h, const struct reply *r,
         *status = 501;
         return ws_refuse(r, 501, NULL);
     }
-    if (h->hooks->upgrade(h->arg, hd->conf, name, nlen, last != NULL,
-                          last_id) != HERD_OK) {
+    if (h->hooks->upgrade(h->arg, hd->conf, name, nlen, replay, last_id) !=
+        HERD_OK) {
         *status = 500;
         return ws_refuse(r, 500, NULL);
     }

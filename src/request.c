@@ -28,6 +28,7 @@
 #include "ident.h"
 #include "log.h"
 #include "router.h"
+#include "uri.h"
 #include "util.h"
 #include "worker.h"
 
@@ -690,78 +691,25 @@ herd_request_param(struct herd_request *req, const char *name)
     return NULL;
 }
 
-/*
- * Decode a form-encoded component ("+" is a space, %XX a byte) of
- * src[0..len) into dst (room for len bytes). Returns the decoded length,
- * or (size_t)-1 for a bad escape.
- */
-static size_t
-form_decode(const char *src, size_t len, char *dst)
-{
-    size_t i, o = 0;
-    int hi, lo;
-
-    for (i = 0; i < len; i++) {
-        if (src[i] == '+') {
-            dst[o++] = ' ';
-        } else if (src[i] == '%') {
-            if (i + 2 >= len)
-                return (size_t)-1;
-            hi = herd_hexval(src[i + 1]);
-            lo = herd_hexval(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return (size_t)-1;
-            dst[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            dst[o++] = src[i];
-        }
-    }
-    return o;
-}
-
 const char *
 herd_request_query(struct herd_request *req, const char *name, size_t *len)
 {
-    const char *q, *end, *amp, *eq, *vstart;
-    size_t nlen, klen, vlen, n;
-    char *buf, *val;
+    char *val;
+    size_t n;
 
     if (len != NULL)
         *len = 0;
     if (name == NULL || !req->has_query)
         return NULL;
-    nlen = strlen(name);
-    q = req->head + req->query.off;
-    end = q + req->query.len;
-    for (; q < end; q = amp + 1) {
-        amp = memchr(q, '&', (size_t)(end - q));
-        if (amp == NULL)
-            amp = end;
-        eq = memchr(q, '=', (size_t)(amp - q));
-        klen = (size_t)((eq != NULL ? eq : amp) - q);
-        if (klen < nlen || klen > 3 * nlen)
-            continue; /* cannot decode to name */
-        buf = arena_alloc(req, klen);
-        if (buf == NULL)
-            return NULL;
-        n = form_decode(q, klen, buf);
-        if (n != nlen || memcmp(buf, name, nlen) != 0)
-            continue;
-        vstart = eq != NULL ? eq + 1 : amp;
-        vlen = (size_t)(amp - vstart);
-        val = arena_alloc(req, vlen + 1);
-        if (val == NULL)
-            return NULL;
-        n = form_decode(vstart, vlen, val);
-        if (n == (size_t)-1)
-            return NULL;
-        val[n] = '\0';
-        if (len != NULL)
-            *len = n;
-        return val;
-    }
-    return NULL;
+    /* Decoded, a value is never longer than the whole query. */
+    val = arena_alloc(req, (size_t)req->query.len + 1);
+    if (val == NULL ||
+        herd_uri_query_bytes(req->head + req->query.off, req->query.len, name,
+                             val, (size_t)req->query.len + 1, &n) != HERD_OK)
+        return NULL;
+    if (len != NULL)
+        *len = n;
+    return val;
 }
 
 const char *

@@ -124,9 +124,11 @@ name_matches(const char *s, size_t len, const char *name)
     return name[k] == '\0';
 }
 
-int
-herd_uri_query_get(const char *query, size_t len, const char *name, char *out,
-                   size_t outcap, size_t *outlen)
+/* herd_uri_query_get and herd_uri_query_bytes: nul_ok says whether a
+   %00 in the value is a byte of it or makes it unusable. */
+static int
+query_get(const char *query, size_t len, const char *name, char *out,
+          size_t outcap, size_t *outlen, int nul_ok)
 {
     const char *pair, *amp, *eq;
     size_t pos, plen, nlen, vlen, i, o;
@@ -149,7 +151,7 @@ herd_uri_query_get(const char *query, size_t len, const char *name, char *out,
         vlen = eq != NULL ? plen - nlen - 1 : 0;
         for (i = 0, o = 0; i < vlen;) {
             c = form_byte(eq + 1, vlen, &i);
-            if (c <= 0 || o + 1 >= outcap)
+            if (c < 0 || (c == 0 && !nul_ok) || o + 1 >= outcap)
                 return HERD_ERR;
             out[o++] = (char)c;
         }
@@ -159,4 +161,18 @@ herd_uri_query_get(const char *query, size_t len, const char *name, char *out,
         return HERD_OK;
     }
     return HERD_ERR;
+}
+
+int
+herd_uri_query_get(const char *query, size_t len, const char *name, char *out,
+                   size_t outcap, size_t *outlen)
+{
+    return query_get(query, len, name, out, outcap, outlen, 0);
+}
+
+int
+herd_uri_query_bytes(const char *query, size_t len, const char *name, char *out,
+                     size_t outcap, size_t *outlen)
+{
+    return query_get(query, len, name, out, outcap, outlen, 1);
 }

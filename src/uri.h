@@ -52,4 +52,10 @@ int herd_uri_decode_path(const char *in, size_t len, char *out, size_t *outlen,
 int herd_uri_query_get(const char *query, size_t len, const char *name,
                        char *out, size_t outcap, size_t *outlen);
 
+/* herd_uri_query_get for values that are bytes with a length (a module's
+   herd_request_query): a %00 is a NUL byte of the value, not a refusal.
+   out is still NUL-terminated after the *outlen bytes. */
+int herd_uri_query_bytes(const char *query, size_t len, const char *name,
+                         char *out, size_t outcap, size_t *outlen);
+
 #endif

@@ -313,3 +313,21 @@ Test(uri_query, respects_len)
     cr_assert_eq(herd_uri_query_get("a=%41", 4, "a", out, sizeof(out), &n),
                  HERD_ERR);
 }
+
+/* herd_uri_query_bytes: the same lookup, but %00 is a byte of the value. */
+Test(query, bytes_keep_nul)
+{
+    char out[16];
+    size_t n = 99;
+
+    cr_assert_eq(herd_uri_query_bytes("q=a%00b&r=1", 11, "q", out, sizeof(out),
+                                      &n),
+                 HERD_OK);
+    cr_expect_eq(n, 3);
+    cr_expect_eq(memcmp(out, "a\0b", 4), 0);
+    cr_expect_eq(herd_uri_query_bytes("q=a%zz", 6, "q", out, sizeof(out), &n),
+                 HERD_ERR);
+    cr_expect_eq(herd_uri_query_bytes("q=abc", 5, "q", out, 3, &n), HERD_ERR);
+    cr_expect_eq(herd_uri_query_bytes("x=1", 3, "q", out, sizeof(out), &n),
+                 HERD_ERR);
+}
