@@ -17,9 +17,11 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "framing.h"
 #include "module.h"
 #include "parse.h"
 #include "redirect.h"
+#include "response.h"
 #include "router.h"
 #include "static.h"
 #include "util.h"
@@ -1731,34 +1733,14 @@ set_body(struct loader *ld, const struct key_def *k, const struct node *v,
     return HERD_OK;
 }
 
-/* tchar from RFC 9110, section 5.6.2. */
-static int
-is_token(const char *s, size_t len)
-{
-    size_t i;
-
-    if (len == 0)
-        return 0;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL))
-            return 0;
-    }
-    return 1;
-}
-
 static int
 set_headers(struct loader *ld, const struct key_def *k, const struct node *v,
             void *obj, const char *path)
 {
-    static const char *const managed[] = {
-        "Content-Length", "Transfer-Encoding", "Connection", "Date", "Server",
-    };
     struct herd_respond_conf *r = obj;
     char at[PATH_LEN], shown[SHOW_LEN];
-    size_t i, j, n;
+    const char *bad;
+    size_t i, n;
 
     (void)k;
     if (v == NULL || is_null(v))
@@ -1777,29 +1759,23 @@ set_headers(struct loader *ld, const struct key_def *k, const struct node *v,
     for (i = 0; i < n; i++) {
         const struct node *name = v->kids[2 * i], *value = v->kids[2 * i + 1];
 
-        if (!is_token(name->text, name->len))
+        if (!herd_framing_token_valid(name->text, name->len))
             return FAIL_NODE(ld, name, path,
                              "invalid header name %s (allowed: letters, "
                              "digits and !#$%%&'*+-.^_`|~)",
                              show(shown, name->text, name->len, 1));
         join_path(at, path, name->text);
-        for (j = 0; j < HERD_ARRAY_LEN(managed); j++) {
-            if (strcasecmp(name->text, managed[j]) == 0)
-                return FAIL_NODE(ld, name, at,
-                                 "managed by herd, cannot be set in a "
-                                 "route");
-        }
+        if (herd_response_managed_field(name->text, name->len))
+            return FAIL_NODE(ld, name, at,
+                             "managed by herd, cannot be set in a route");
         if (value->kind != NODE_SCALAR || is_null(value))
             return type_error(ld, value, at, "a string");
-        for (j = 0; j < value->len; j++) {
-            unsigned char c = (unsigned char)value->text[j];
-
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return FAIL_NODE(ld, value, at,
-                                 "header values must not contain control "
-                                 "characters (found byte 0x%02x)",
-                                 c);
-        }
+        bad = herd_framing_value_invalid(value->text, value->len);
+        if (bad != NULL)
+            return FAIL_NODE(ld, value, at,
+                             "header values must not contain control "
+                             "characters (found byte 0x%02x)",
+                             (unsigned char)*bad);
         r->headers[i].name = strdup(name->text);
         r->headers[i].value = strdup(value->text);
         if (r->headers[i].name == NULL || r->headers[i].value == NULL)
@@ -1865,8 +1841,8 @@ check_static(struct loader *ld, const struct node *map, void *obj,
     const struct herd_static_conf *sc = obj;
     const struct node *n;
     char at[PATH_LEN], shown[SHOW_LEN];
+    const char *bad;
     struct stat st;
-    size_t i;
 
     if (map == NULL)
         return HERD_OK; /* "root" is required: apply_map said so */
@@ -1885,16 +1861,16 @@ check_static(struct loader *ld, const struct node *map, void *obj,
                          "must be a file name (no \"/\", not \".\" or "
                          "\"..\")");
     }
-    for (i = 0; sc->cache_control != NULL && sc->cache_control[i]; i++) {
-        unsigned char c = (unsigned char)sc->cache_control[i];
-
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            join_path(at, path, "cache_control");
-            return FAIL_NODE(ld, map_get(map, "cache_control"), at,
-                             "must not contain control characters (found "
-                             "byte 0x%02x)",
-                             c);
-        }
+    bad = sc->cache_control == NULL
+              ? NULL
+              : herd_framing_value_invalid(sc->cache_control,
+                                           strlen(sc->cache_control));
+    if (bad != NULL) {
+        join_path(at, path, "cache_control");
+        return FAIL_NODE(ld, map_get(map, "cache_control"), at,
+                         "must not contain control characters (found "
+                         "byte 0x%02x)",
+                         (unsigned char)*bad);
     }
     return HERD_OK;
 }

@@ -403,6 +403,30 @@ herd_framing_trim(const char *p, size_t *len)
 }
 
 int
+herd_framing_token_valid(const char *p, size_t len)
+{
+    size_t i;
+
+    classes_init();
+    for (i = 0; i < len; i++)
+        if (!(classes[(unsigned char)p[i]] & C_TCHAR))
+            return 0;
+    return len > 0;
+}
+
+const char *
+herd_framing_value_invalid(const char *p, size_t len)
+{
+    size_t i;
+
+    classes_init();
+    for (i = 0; i < len; i++)
+        if (!(classes[(unsigned char)p[i]] & C_FIELD))
+            return p + i;
+    return NULL;
+}
+
+int
 herd_framing_token_eq(const char *p, size_t len, const char *lc)
 {
     size_t i;

@@ -106,6 +106,13 @@ int herd_framing_transfer_encoding(const char *p, size_t len);
  */
 int herd_framing_host_valid(const char *p, size_t len);
 
+/* Whether p[0..len) is a token (RFC 9110 5.6.2): a field name. 1 or 0. */
+int herd_framing_token_valid(const char *p, size_t len);
+
+/* The first byte of p[0..len) a field value may not hold (a control byte
+   other than HTAB, DEL), or NULL when there is none. */
+const char *herd_framing_value_invalid(const char *p, size_t len);
+
 /* Whether p[0..len) equals the lower-case ASCII text lc, ignoring case. */
 int herd_framing_token_eq(const char *p, size_t len, const char *lc);
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include "framing.h"
@@ -720,24 +721,11 @@ herd_request_query_string(struct herd_request *req)
     return arena_strndup(req, req->head + req->query.off, req->query.len);
 }
 
+/* Whether field names a[0..alen) and b[0..blen) are the same (any case). */
 static int
 name_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t i;
-
-    if (alen != blen)
-        return 0;
-    for (i = 0; i < alen; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y + 32);
-        if (x != y)
-            return 0;
-    }
-    return 1;
+    return alen == blen && strncasecmp(a, b, alen) == 0;
 }
 
 const char *
@@ -810,23 +798,11 @@ herd_request_id(struct herd_request *req)
 
 /* ---- herd.h: the response ---- */
 
-static int
-is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 int
 herd_response_header(struct herd_request *req, const char *name,
                      const char *value)
 {
-    static const char *const managed[] = {
-        "content-length", "transfer-encoding", "connection", "date",
-        "server",         "x-request-id",
-    };
-    size_t i, n, vlen;
+    size_t n, vlen;
 
     if (request_writable(req) != HERD_OK)
         return -1;
@@ -834,31 +810,19 @@ herd_response_header(struct herd_request *req, const char *name,
         errno = EALREADY;
         return -1;
     }
-    if (name == NULL || value == NULL || name[0] == '\0') {
+    if (name == NULL || value == NULL) {
         errno = EINVAL;
         return -1;
     }
     n = strlen(name);
-    for (i = 0; i < n; i++) {
-        if (!is_tchar((unsigned char)name[i])) {
-            errno = EINVAL;
-            return -1;
-        }
-    }
     vlen = strlen(value);
-    for (i = 0; i < vlen; i++) {
-        unsigned char c = (unsigned char)value[i];
-
-        if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f) {
-            errno = EINVAL;
-            return -1;
-        }
-    }
-    for (i = 0; i < HERD_ARRAY_LEN(managed); i++) {
-        if (name_eq(name, n, managed[i], strlen(managed[i]))) {
-            errno = EINVAL;
-            return -1;
-        }
+    /* As a route's headers: a token, no control byte but HTAB in the
+       value (so no CR or LF), none of the fields herd writes itself. */
+    if (!herd_framing_token_valid(name, n) ||
+        herd_framing_value_invalid(value, vlen) != NULL ||
+        herd_response_managed_field(name, n)) {
+        errno = EINVAL;
+        return -1;
     }
     if (herd_buf_append(&req->fields, name, n) != HERD_OK ||
         herd_buf_append(&req->fields, ": ", 2) != HERD_OK ||

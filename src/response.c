@@ -1,6 +1,8 @@
 /* response.c: status lines, the Date cache, fixed and error responses. */
 #include "response.h"
 
+#include "framing.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,4 +310,19 @@ herd_allow_header_value(unsigned methods, char *buf, size_t len)
             break;
         used += (size_t)n;
     }
+}
+
+int
+herd_response_managed_field(const char *name, size_t len)
+{
+    static const char *const managed[] = {
+        "content-length", "transfer-encoding", "connection", "date",
+        "server",         "x-request-id",
+    };
+    size_t i;
+
+    for (i = 0; i < HERD_ARRAY_LEN(managed); i++)
+        if (herd_framing_token_eq(name, len, managed[i]))
+            return 1;
+    return 0;
 }

@@ -86,6 +86,11 @@ int herd_response_start(struct herd_buf *out, int status, time_t now);
 /* End the head: the Connection line per conn and the blank line. */
 int herd_response_end(struct herd_buf *out, enum herd_conn_header conn);
 
+/* Whether the field name[0..len) (any case) is one herd writes itself in
+   every response (Content-Length, Transfer-Encoding, Connection, Date,
+   Server, X-Request-Id): a route or a module cannot set it. */
+int herd_response_managed_field(const char *name, size_t len);
+
 /* "GET, HEAD, POST" for a herd_method_bit mask, into buf. */
 void herd_allow_header_value(unsigned methods, char *buf, size_t len);
 

@@ -1137,7 +1137,8 @@ Test(config_errors, body_on_bodiless_status)
 Test(config_errors, managed_header_refused)
 {
     static const char *const names[] = {
-        "Content-Length", "transfer-encoding", "CONNECTION", "Date", "Server",
+        "Content-Length", "transfer-encoding", "CONNECTION", "Date",
+        "Server",         "X-Request-Id",
     };
     char yaml[256], expected[512];
     size_t i;

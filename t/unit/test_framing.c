@@ -388,3 +388,21 @@ Test(framing, tokens_and_trim)
     herd_framing_trim("   ", &len);
     cr_expect_eq(len, 0);
 }
+
+Test(helpers, token_and_field_value)
+{
+    cr_expect(herd_framing_token_valid("X-Custom_1.~", 12));
+    cr_expect(!herd_framing_token_valid("", 0));
+    cr_expect(!herd_framing_token_valid("a b", 3));
+    cr_expect(!herd_framing_token_valid("a:b", 3));
+    cr_expect(!herd_framing_token_valid("caf\xc3\xa9", 5));
+    cr_expect_null(herd_framing_value_invalid("text/html; q=\"1\"\t", 17));
+    cr_expect_null(herd_framing_value_invalid("\xc3\xa9", 2));
+    {
+        const char v[] = "a\r\nX-Evil: 1";
+
+        cr_expect_eq(herd_framing_value_invalid(v, sizeof(v) - 1), v + 1);
+    }
+    cr_expect_not_null(herd_framing_value_invalid("a\x7f", 2));
+    cr_expect_not_null(herd_framing_value_invalid("a\0b", 3));
+}

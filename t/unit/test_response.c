@@ -130,3 +130,20 @@ Test(response, buf_grows)
     cr_expect_null(b.data);
     cr_expect_eq(b.len, 0);
 }
+
+/* What a route or a module may not write: herd's own fields, in any case. */
+Test(response, managed_fields)
+{
+    static const char *const managed[] = {
+        "Content-Length", "transfer-encoding", "CONNECTION", "Date",
+        "Server",         "x-request-id",
+    };
+    size_t i;
+
+    for (i = 0; i < HERD_ARRAY_LEN(managed); i++)
+        cr_expect(herd_response_managed_field(managed[i], strlen(managed[i])),
+                  "%s", managed[i]);
+    cr_expect(!herd_response_managed_field("Content-Type", 12));
+    cr_expect(!herd_response_managed_field("Date2", 5));
+    cr_expect(!herd_response_managed_field("Dat", 3));
+}
