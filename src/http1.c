@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "events.h"
 #include "log.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -28,8 +27,6 @@
 #include "sse.h"
 #include "ws.h"
 
-/* How long a POST to an events route waits for the master's answer. */
-#define EVENTS_PUBLISH_TIMEOUT_MS 10000
 /* Stop parsing pipelined requests when this much output is waiting. */
 #define OUT_HIGH_WATER (256 * 1024)
 /* Smallest free space a read is offered in a connection's own buffer. */
@@ -906,14 +903,12 @@ answer(struct herd_http1 *h, time_t now)
         case HERD_HANDLER_REDIRECT:
             rc = answer_redirect(&r, hd, &m, query, qlen, &status);
             break;
-        case HERD_HANDLER_MODULE: {
-            struct herd_module_config *mc =
-                (struct herd_module_config *)&hd->conf->u.module;
+        case HERD_HANDLER_MODULE:
+        case HERD_HANDLER_EVENTS: {
+            /* A handler function (hd->fn) on the request machinery. */
             struct herd_request_args ra = {
                 .h = h,
                 .hd = hd,
-                .mc = mc,
-                .timeout_ms = mc->timeout_ms,
                 .m = &m,
                 .path = w->path.data,
                 .plen = dlen,
@@ -924,38 +919,12 @@ answer(struct herd_http1 *h, time_t now)
                 .head_only = r.head_only,
             };
 
-            *(void **)&ra.fn = mc->fn;
             status = 500;
             rc = herd_buf_reserve(&h->body, 1); /* room for a NUL */
             if (rc == HERD_OK)
                 rc = herd_request_run(&ra, &status, &x);
             if (rc == HERD_AGAIN)
                 return; /* answered later: the request hook waits too */
-            break;
-        }
-        case HERD_HANDLER_EVENTS: {
-            struct herd_request_args ra = {
-                .h = h,
-                .hd = hd,
-                .fn = herd_events_handle,
-                .mc = NULL,
-                .timeout_ms = EVENTS_PUBLISH_TIMEOUT_MS,
-                .m = &m,
-                .path = w->path.data,
-                .plen = dlen,
-                .query = query,
-                .qlen = qlen,
-                .now = now,
-                .ch = r.ch,
-                .head_only = r.head_only,
-            };
-
-            status = 500;
-            rc = herd_buf_reserve(&h->body, 1);
-            if (rc == HERD_OK)
-                rc = herd_request_run(&ra, &status, &x);
-            if (rc == HERD_AGAIN)
-                return;
             break;
         }
         case HERD_HANDLER_WEBSOCKET:

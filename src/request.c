@@ -447,9 +447,9 @@ herd_request_run(const struct herd_request_args *a, int *status,
     req->h = h;
     req->w = w;
     req->hd = a->hd;
-    req->mc = a->mc;
-    req->fn = a->fn;
-    req->timeout_ms = a->timeout_ms;
+    req->mc = a->hd->mc;
+    req->fn = a->hd->fn;
+    req->timeout_ms = a->hd->timeout_ms;
     req->what = a->hd->running != NULL ? a->hd->running : a->hd->conf->path;
     head = h->base + h->msg_start;
     req->head = head;

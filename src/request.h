@@ -24,11 +24,8 @@ struct herd_route_conf;
 
 /* One request for a module route, as answer() found it. */
 struct herd_request_args {
-    struct herd_http1 *h; /* the engine, its head still in the input */
-    const struct herd_handler *hd;
-    herd_handler_fn *fn;           /* the module's, or herd's own */
-    struct herd_module_config *mc; /* the module's; NULL: herd's own */
-    uint64_t timeout_ms;           /* a deferred request's limit */
+    struct herd_http1 *h;          /* the engine, its head still in the input */
+    const struct herd_handler *hd; /* its fn, mc and timeout_ms run it */
     const struct herd_match *m;    /* parameters: slices of path */
     const char *path;              /* decoded, NUL-terminated */
     size_t plen;

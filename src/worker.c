@@ -22,6 +22,8 @@
 #include "scoreboard.h"
 #include "util.h"
 
+/* How long a POST to an events route waits for the master's answer. */
+#define EVENTS_PUBLISH_TIMEOUT_MS 10000
 /* Scratch read buffer shared by all connections of a worker. */
 #define SCRATCH_IN (64 * 1024)
 /* Connections accepted per readiness event, so one busy listener does
@@ -64,6 +66,9 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
                 strlen(rc->path) + strlen(mc->file) + strlen(mc->handler) + 8;
 
             routes->has_body_routes = 1;
+            h->mc = (struct herd_module_config *)mc;
+            *(void **)&h->fn = mc->fn;
+            h->timeout_ms = mc->timeout_ms;
             h->running = malloc(n);
             if (h->running == NULL) {
                 snprintf(err, errlen, "out of memory building routes");
@@ -72,8 +77,11 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
             snprintf(h->running, n, "%s (%s:%s)", rc->path, mc->file,
                      mc->handler);
         }
-        if (rc->handler == HERD_HANDLER_EVENTS)
-            routes->has_body_routes = 1;
+        if (rc->handler == HERD_HANDLER_EVENTS) {
+            routes->has_body_routes = 1; /* a POST's body is the message */
+            h->fn = herd_events_handle;
+            h->timeout_ms = EVENTS_PUBLISH_TIMEOUT_MS;
+        }
         if (rc->handler == HERD_HANDLER_STATIC) {
             /* Once per worker: every file is opened beneath this fd. */
             h->rootfd =

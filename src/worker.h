@@ -52,6 +52,12 @@ struct herd_handler {
     struct herd_fixed_response fixed; /* respond */
     int rootfd;                       /* static: the root, O_PATH; else -1 */
     char *running; /* module: "ROUTE (FILE:SYMBOL)", for crash reports */
+    /* module and events: a handler function on the request machinery
+       (request.h), its module's configuration (NULL for herd's own) and
+       how long a deferred request may wait for its answer to start. */
+    herd_handler_fn *fn;
+    struct herd_module_config *mc;
+    uint64_t timeout_ms;
 };
 
 /* Routes ready to serve: the router's data pointers are the handlers. */
