@@ -836,8 +836,10 @@ herd_response_header(struct herd_request *req, const char *name,
     return 0;
 }
 
-int
-herd_respond(struct herd_request *req, int status, const void *body, size_t len)
+/* Whether a whole response may finish req now: HERD_OK, or -1 with
+   errno set (a cancelled request is freed: request_late). */
+static int
+respond_allowed(struct herd_request *req)
 {
     if (req != NULL && req->cancelled)
         return request_late(req);
@@ -847,6 +849,14 @@ herd_respond(struct herd_request *req, int status, const void *body, size_t len)
         errno = EALREADY;
         return -1;
     }
+    return HERD_OK;
+}
+
+int
+herd_respond(struct herd_request *req, int status, const void *body, size_t len)
+{
+    if (respond_allowed(req) != HERD_OK)
+        return -1;
     return respond(req, status, body, len, NULL, NULL, 0);
 }
 
@@ -854,16 +864,9 @@ int
 herd_respond_ref(struct herd_request *req, int status, const void *body,
                  size_t len, void (*release)(void *arg), void *arg)
 {
-    if (req != NULL && req->cancelled) {
+    if (respond_allowed(req) != HERD_OK) {
         if (release != NULL)
-            release(arg);
-        return request_late(req);
-    }
-    if (request_writable(req) != HERD_OK || req->started) {
-        if (req != NULL && req->started)
-            errno = EALREADY;
-        if (release != NULL)
-            release(arg);
+            release(arg); /* herd.h: released when the call fails too */
         return -1;
     }
     return respond(req, status, body, len, release, arg, 1);
@@ -872,14 +875,8 @@ herd_respond_ref(struct herd_request *req, int status, const void *body,
 int
 herd_respond_json(struct herd_request *req, int status, const char *json)
 {
-    if (req != NULL && req->cancelled)
-        return request_late(req);
-    if (request_writable(req) != HERD_OK)
+    if (respond_allowed(req) != HERD_OK)
         return -1;
-    if (req->started) {
-        errno = EALREADY;
-        return -1;
-    }
     if (json == NULL || !status_valid(status) ||
         (!status_has_body(status) && json[0] != '\0')) {
         errno = EINVAL; /* refused before anything is added to req */
