@@ -121,6 +121,16 @@ family(struct herd_buf *out, const char *name, const char *type,
     return put(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one sample without labels. */
+static int
+single(struct herd_buf *out, const char *name, const char *type,
+       const char *help, uint64_t value)
+{
+    int rc = family(out, name, type, help);
+
+    return rc == HERD_OK ? put(out, "%s %" PRIu64 "\n", name, value) : rc;
+}
+
 /* A label value: backslash, double quote and newline escaped (0.0.4). */
 static int
 put_label(struct herd_buf *out, const char *s, size_t len)
@@ -215,35 +225,26 @@ herd_metrics_prometheus(struct herd_buf *out,
                  "herd_request_duration_seconds_count %" PRIu64 "\n",
                  cum, (double)t->duration_sum_us / 1e6, cum);
     if (rc == HERD_OK)
-        rc = family(out, "herd_received_bytes_total", "counter",
-                    "Bytes read from clients.");
+        rc = single(out, "herd_received_bytes_total", "counter",
+                    "Bytes read from clients.", t->bytes_in);
     if (rc == HERD_OK)
-        rc = put(out, "herd_received_bytes_total %" PRIu64 "\n", t->bytes_in);
+        rc = single(out, "herd_sent_bytes_total", "counter",
+                    "Bytes written to clients.", t->bytes_out);
     if (rc == HERD_OK)
-        rc = family(out, "herd_sent_bytes_total", "counter",
-                    "Bytes written to clients.");
-    if (rc == HERD_OK)
-        rc = put(out, "herd_sent_bytes_total %" PRIu64 "\n", t->bytes_out);
-    if (rc == HERD_OK)
-        rc = family(out, "herd_active_connections", "gauge",
-                    "Open client connections of the serving workers.");
-    if (rc == HERD_OK)
-        rc = put(out, "herd_active_connections %" PRIu64 "\n", conns);
+        rc = single(out, "herd_active_connections", "gauge",
+                    "Open client connections of the serving workers.", conns);
     if (rc == HERD_OK)
         rc = family(out, "herd_workers", "gauge", "Worker slots by state.");
     for (i = 0; rc == HERD_OK && i < HERD_ARRAY_LEN(state_names); i++)
         rc = put(out, "herd_workers{state=\"%s\"} %" PRIu32 "\n",
                  state_names[i], nstate[i]);
     if (rc == HERD_OK)
-        rc = family(out, "herd_worker_restarts_total", "counter",
-                    "Workers started into a slot after its first.");
+        rc = single(out, "herd_worker_restarts_total", "counter",
+                    "Workers started into a slot after its first.",
+                    ss->restarts);
     if (rc == HERD_OK)
-        rc = put(out, "herd_worker_restarts_total %" PRIu64 "\n", ss->restarts);
-    if (rc == HERD_OK)
-        rc = family(out, "herd_reloads_total", "counter",
-                    "Successful configuration reloads.");
-    if (rc == HERD_OK)
-        rc = put(out, "herd_reloads_total %" PRIu64 "\n", ss->reloads);
+        rc = single(out, "herd_reloads_total", "counter",
+                    "Successful configuration reloads.", ss->reloads);
     if (rc == HERD_OK)
         rc = family(out, "herd_heartbeat_age_seconds", "gauge",
                     "Time since each slot's worker last reported.");
@@ -253,44 +254,31 @@ herd_metrics_prometheus(struct herd_buf *out,
                      "herd_heartbeat_age_seconds{slot=\"%" PRIu32 "\"} %.3f\n",
                      i, (double)age(now_ms, slots[i].last_heartbeat_ms) / 1e3);
     if (rc == HERD_OK)
-        rc = family(out, "herd_pubsub_subscribers", "gauge",
-                    "SSE and WebSocket clients of the serving workers.");
+        rc = single(out, "herd_pubsub_subscribers", "gauge",
+                    "SSE and WebSocket clients of the serving workers.", subs);
     if (rc == HERD_OK)
-        rc = put(out, "herd_pubsub_subscribers %" PRIu64 "\n", subs);
+        rc = single(out, "herd_pubsub_dropped_total", "counter",
+                    "Subscribers dropped for falling max_pending behind.",
+                    t->dropped);
     if (rc == HERD_OK)
-        rc = family(out, "herd_pubsub_dropped_total", "counter",
-                    "Subscribers dropped for falling max_pending behind.");
+        rc = single(out, "herd_pubsub_published_total", "counter",
+                    "Messages published (through the master).",
+                    ss->pubsub_published);
     if (rc == HERD_OK)
-        rc = put(out, "herd_pubsub_dropped_total %" PRIu64 "\n", t->dropped);
+        rc = single(out, "herd_pubsub_channels", "gauge",
+                    "Channels the master keeps.", ss->pubsub_channels);
     if (rc == HERD_OK)
-        rc = family(out, "herd_pubsub_published_total", "counter",
-                    "Messages published (through the master).");
-    if (rc == HERD_OK)
-        rc = put(out, "herd_pubsub_published_total %" PRIu64 "\n",
-                 ss->pubsub_published);
-    if (rc == HERD_OK)
-        rc = family(out, "herd_pubsub_channels", "gauge",
-                    "Channels the master keeps.");
-    if (rc == HERD_OK)
-        rc =
-            put(out, "herd_pubsub_channels %" PRIu64 "\n", ss->pubsub_channels);
-    if (rc == HERD_OK)
-        rc = family(out, "herd_pubsub_overflows_total", "counter",
-                    "Messages a worker's full queue could not take.");
-    if (rc == HERD_OK)
-        rc = put(out, "herd_pubsub_overflows_total %" PRIu64 "\n",
-                 ss->pubsub_overflows);
+        rc = single(out, "herd_pubsub_overflows_total", "counter",
+                    "Messages a worker's full queue could not take.",
+                    ss->pubsub_overflows);
     if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
-        rc = family(out, "herd_pubsub_redis_up", "gauge",
-                    "Whether the master's Redis connections are up.");
+        rc = single(out, "herd_pubsub_redis_up", "gauge",
+                    "Whether the master's Redis connections are up.",
+                    (uint64_t)ss->pubsub_redis_up);
     if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
-        rc = put(out, "herd_pubsub_redis_up %d\n", (int)ss->pubsub_redis_up);
-    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
-        rc = family(out, "herd_pubsub_redis_errors_total", "counter",
-                    "Publishes Redis could not take (down, or refused).");
-    if (rc == HERD_OK && ss->pubsub_redis_up >= 0)
-        rc = put(out, "herd_pubsub_redis_errors_total %" PRIu64 "\n",
-                 ss->pubsub_redis_errors);
+        rc = single(out, "herd_pubsub_redis_errors_total", "counter",
+                    "Publishes Redis could not take (down, or refused).",
+                    ss->pubsub_redis_errors);
     if (rc == HERD_OK)
         rc = family(out, "herd_uptime_seconds", "gauge",
                     "Time since the master started.");
