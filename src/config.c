@@ -1982,23 +1982,30 @@ set_publish_from(struct loader *ld, const struct key_def *k,
     return read_cidr_list(ld, v, path, &cc->publish_from, &cc->npublish_from);
 }
 
+/* The keys events and websocket routes share: the channel, the
+   keep-alive, and how far behind a subscriber may fall. */
+/* clang-format off */
+#define CHANNEL_KEYS                                                           \
+    {.name = "channel",                                                        \
+     .type = KEY_CUSTOM,                                                       \
+     .flags = KEY_REQUIRED,                                                    \
+     .set = set_channel_name},                                                 \
+    {.name = "keepalive",                                                      \
+     .type = KEY_DURATION,                                                     \
+     FIELD(struct herd_channel_conf, keepalive_ms),                            \
+     .min = SECOND,                                                            \
+     .max = HOUR,                                                              \
+     .def = 15 * SECOND},                                                      \
+    {.name = "max_pending",                                                    \
+     .type = KEY_SIZE,                                                         \
+     FIELD(struct herd_channel_conf, max_pending),                             \
+     .min = KIB,                                                               \
+     .max = GIB,                                                               \
+     .def = MIB}
+/* clang-format on */
+
 static const struct key_def events_keys[] = {
-    {.name = "channel",
-     .type = KEY_CUSTOM,
-     .flags = KEY_REQUIRED,
-     .set = set_channel_name},
-    {.name = "keepalive",
-     .type = KEY_DURATION,
-     FIELD(struct herd_channel_conf, keepalive_ms),
-     .min = SECOND,
-     .max = HOUR,
-     .def = 15 * SECOND},
-    {.name = "max_pending",
-     .type = KEY_SIZE,
-     FIELD(struct herd_channel_conf, max_pending),
-     .min = KIB,
-     .max = GIB,
-     .def = MIB},
+    CHANNEL_KEYS,
     {.name = "retry",
      .type = KEY_DURATION,
      FIELD(struct herd_channel_conf, retry_ms),
@@ -2014,22 +2021,7 @@ static const struct table events_table = {
 _Static_assert(HERD_ARRAY_LEN(events_keys) <= MAX_TABLE_KEYS, "events_keys");
 
 static const struct key_def websocket_keys[] = {
-    {.name = "channel",
-     .type = KEY_CUSTOM,
-     .flags = KEY_REQUIRED,
-     .set = set_channel_name},
-    {.name = "keepalive",
-     .type = KEY_DURATION,
-     FIELD(struct herd_channel_conf, keepalive_ms),
-     .min = SECOND,
-     .max = HOUR,
-     .def = 15 * SECOND},
-    {.name = "max_pending",
-     .type = KEY_SIZE,
-     FIELD(struct herd_channel_conf, max_pending),
-     .min = KIB,
-     .max = GIB,
-     .def = MIB},
+    CHANNEL_KEYS,
     {.name = "max_message_size",
      .type = KEY_SIZE,
      FIELD(struct herd_channel_conf, max_message_size),
