@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,10 +28,10 @@ static struct event_base *module_base;
 static int
 private_copy(const char *path, char *err, size_t errlen)
 {
-    char name[64], buf[65536];
+    char name[64];
     const char *base = strrchr(path, '/');
     struct stat st;
-    ssize_t n, w;
+    ssize_t n;
     int fd, mfd, saved;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -49,26 +50,11 @@ private_copy(const char *path, char *err, size_t errlen)
         errno = saved;
         return -2; /* no memory files here: load the path itself */
     }
-    for (;;) {
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        for (w = 0; w < n;) {
-            ssize_t k = write(mfd, buf + w, (size_t)(n - w));
-
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0) {
-                n = -1;
-                break;
-            }
-            w += k;
-        }
-        if (n < 0)
-            break;
-    }
+    /* The kernel copies (sendfile writes to any file); the file is read
+       to its end, whatever size fstat said. */
+    do {
+        n = sendfile(mfd, fd, NULL, 1 << 20);
+    } while (n > 0 || (n < 0 && errno == EINTR));
     saved = errno;
     close(fd);
     if (n < 0) {
