@@ -320,9 +320,9 @@ Test(query, bytes_keep_nul)
     char out[16];
     size_t n = 99;
 
-    cr_assert_eq(herd_uri_query_bytes("q=a%00b&r=1", 11, "q", out, sizeof(out),
-                                      &n),
-                 HERD_OK);
+    cr_assert_eq(
+        herd_uri_query_bytes("q=a%00b&r=1", 11, "q", out, sizeof(out), &n),
+        HERD_OK);
     cr_expect_eq(n, 3);
     cr_expect_eq(memcmp(out, "a\0b", 4), 0);
     cr_expect_eq(herd_uri_query_bytes("q=a%zz", 6, "q", out, sizeof(out), &n),
