@@ -333,7 +333,7 @@ hook_identify(void *arg, const struct herd_http1 *h, struct herd_ident *id)
     struct herd_conn *c = arg;
 
     herd_ident_resolve(id, c->w->cfg, (const struct sockaddr *)&c->peer,
-                       c->peerlen, h, &c->w->reqid);
+                       c->peerlen, h, &c->w->reqid, 0);
 }
 
 /*
@@ -350,6 +350,7 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
     struct herd_ident own;
     const struct herd_ident *id = &own;
     uint64_t now = herd_mono_us();
+    int logged = herd_access_on(&w->access) || herd_log_enabled(HERD_LOG_DEBUG);
 
     memset(&e, 0, sizeof(e));
     if (x != NULL) {
@@ -358,8 +359,10 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
         e.target = x->target;
         e.target_len = x->target_len;
     } else {
+        /* The client's address and the fields only the logs show are
+           worked out only when a log will show them. */
         herd_ident_resolve(&own, w->cfg, (const struct sockaddr *)&c->peer,
-                           c->peerlen, h, &w->reqid);
+                           c->peerlen, h, &w->reqid, !logged);
         if (herd_ident_add_header(&w->out, c->h.resp_start, own.id,
                                   own.idlen) != HERD_OK)
             herd_log_error("cannot add X-Request-Id on fd %d", c->fd);

@@ -21,7 +21,8 @@ is(const char *name, size_t len, const char *want)
 void
 herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
                    const struct sockaddr *peer, socklen_t peerlen,
-                   const struct herd_http1 *h, struct herd_reqid *gen)
+                   const struct herd_http1 *h, struct herd_reqid *gen,
+                   int id_only)
 {
     struct herd_proxy_walk walk;
     const char *name, *value;
@@ -33,10 +34,10 @@ herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
     trusted = herd_proxy_walk_trusted(&walk);
     out->ua = out->referer = NULL;
     out->ua_len = out->referer_len = 0;
-    n = h != NULL ? herd_http1_nheaders(h) : 0;
+    n = h != NULL && (trusted || !id_only) ? herd_http1_nheaders(h) : 0;
     for (i = 0; i < n; i++) {
         herd_http1_header(h, i, &name, &nlen, &value, &vlen);
-        if (trusted)
+        if (trusted && !id_only)
             herd_proxy_walk_field(&walk, name, nlen, value, vlen);
         if (trusted && !have_id && is(name, nlen, reqid_name) &&
             herd_reqid_valid(value, vlen)) {
@@ -44,6 +45,10 @@ herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
             out->id[vlen] = '\0';
             out->idlen = vlen;
             have_id = 1;
+            if (id_only)
+                break;
+        } else if (id_only) {
+            continue;
         } else if (out->ua == NULL && is(name, nlen, "User-Agent")) {
             out->ua = value;
             out->ua_len = vlen;
@@ -52,7 +57,10 @@ herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
             out->referer_len = vlen;
         }
     }
-    herd_proxy_walk_end(&walk, &out->client);
+    if (id_only)
+        memset(&out->client, 0, sizeof(out->client));
+    else
+        herd_proxy_walk_end(&walk, &out->client);
     if (!have_id)
         out->idlen = herd_reqid_next(gen, out->id);
 }

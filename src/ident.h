@@ -30,11 +30,14 @@ struct herd_ident {
  * through cfg->proxy (herd_proxy_walk_*), and the request id, a trusted
  * peer's valid X-Request-Id (the first one) or else the next of gen.
  * h NULL: no usable head (a refused request), the client is the peer.
+ * id_only: only the request id is wanted (nothing logs the request):
+ * out->client is left zero and ua and referer NULL.
  * Allocates nothing; reads slices of h's input, which must still be there.
  */
 void herd_ident_resolve(struct herd_ident *out, const struct herd_config *cfg,
                         const struct sockaddr *peer, socklen_t peerlen,
-                        const struct herd_http1 *h, struct herd_reqid *gen);
+                        const struct herd_http1 *h, struct herd_reqid *gen,
+                        int id_only);
 
 /*
  * Add "X-Request-Id: id" to the response that starts at out->data[start]

@@ -87,6 +87,54 @@ Test(untrusted, request_id_is_not_believed)
     hh_response_free(&r);
 }
 
+/* ---- the same, with nothing logging requests ---- */
+
+/* Without the access log or debug lines, herd works out only the request
+   id: a trusted peer's id must still be taken, an untrusted one's not. */
+Test(quiet, request_id_taken_from_trusted_peers_only)
+{
+    struct hh_server q;
+    struct hh_response r;
+    char v[160];
+
+    cr_assert_eq(hh_start_log(&q,
+                              "workers: 1\n"
+                              "proxy: { trusted: [127.0.0.0/8] }\n"
+                              "routes:\n"
+                              "  - { path: /, respond: { body: \"hi\" } }\n",
+                              1, "level: info"),
+                 0);
+    cr_assert_eq(hh_request(&q,
+                            "GET / HTTP/1.1\r\nHost: x\r\n"
+                            "User-Agent: t\r\nX-Request-Id: \r\n"
+                            "X-Request-Id: trace-7\r\n"
+                            "X-Request-Id: trace-8\r\n\r\n",
+                            &r),
+                 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(hh_header(&r, "X-Request-Id", v, sizeof(v)), "trace-7");
+    hh_response_free(&r);
+    cr_expect_eq(hh_log_count(&q, " id trace-7"), 0, "a request was logged");
+    cr_expect_eq(hh_stop(&q), 0);
+
+    cr_assert_eq(hh_start_log(&q,
+                              "workers: 1\n"
+                              "proxy: { trusted: [10.0.0.0/8] }\n"
+                              "routes:\n"
+                              "  - { path: /, respond: { body: \"hi\" } }\n",
+                              1, "level: info"),
+                 0);
+    cr_assert_eq(hh_request(&q,
+                            "GET / HTTP/1.1\r\nHost: x\r\n"
+                            "X-Request-Id: forged-id\r\n\r\n",
+                            &r),
+                 0);
+    cr_expect_str_neq(hh_header(&r, "X-Request-Id", v, sizeof(v)), "forged-id");
+    cr_expect_eq(strlen(v), 36, "generated id \"%s\"", v);
+    hh_response_free(&r);
+    cr_expect_eq(hh_stop(&q), 0);
+}
+
 /* ---- a trusted proxy in front ---- */
 
 static void

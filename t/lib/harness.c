@@ -180,7 +180,9 @@ start(struct hh_server *s, const char *yaml, int workers, int max_fds,
         return -1;
     snprintf(text, len, "%s%s%s%s%s%s%s",
              strstr(yaml, "listen:") ? "" : "listen: [\"127.0.0.1:0\"]\n",
-             strstr(yaml, "log:") ? "" : "log: { level: debug, error: ",
+             strstr(yaml, "log:")         ? ""
+             : strstr(log_keys, "level:") ? "log: { error: "
+                                          : "log: { level: debug, error: ",
              strstr(yaml, "log:") ? "" : s->log,
              strstr(yaml, "log:") || !*log_keys ? "" : ", ",
              strstr(yaml, "log:") ? "" : log_keys,

@@ -23,7 +23,8 @@ struct hh_server {
 int hh_start(struct hh_server *s, const char *yaml, int workers);
 
 /* hh_start, with log_keys ("access: /tmp/x, format: json") added to the
-   log mapping it writes. */
+   log mapping it writes; a level there replaces debug (at info, the
+   lines hh_start waits for are still logged). */
 int hh_start_log(struct hh_server *s, const char *yaml, int workers,
                  const char *log_keys);
 
