@@ -68,6 +68,7 @@
 #include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -87,6 +88,8 @@
 
 /* Keep at most this many freed connection objects for reuse. */
 #define POOL_MAX 4096
+/* And this many of what busy connections hold (struct conn_io). */
+#define IO_POOL_MAX 256
 /* While a request is deferred, input pipelined behind it is kept up to
    this much; then reading pauses until the request is answered. */
 #define DEFER_INPUT_MAX (256 * 1024)
@@ -104,21 +107,18 @@ enum timer_kind {
     T_DEFER, /* module.timeout of a deferred request */
 };
 
-struct herd_conn {
-    struct herd_conn *next, *prev;
-    struct herd_worker *w;
-    int fd;
-    struct event ev_read;
-    struct event ev_write;
-    struct event timer;
-    enum timer_kind timer_kind;
-    uint32_t timer_request; /* the request the deadline was armed for */
-    uint64_t body_start_ms; /* when the current request's body began */
-
-    struct herd_http1 h;
-
+/*
+ * What a connection needs only while it has something to do: a request
+ * arriving or being answered, output waiting, a PROXY header to read, a
+ * WebSocket. A connection that is idle between requests (or has yet to
+ * receive its first byte) gives it back to the worker, so that thousands
+ * of idle keep-alive connections cost only struct herd_conn each.
+ */
+struct conn_io {
+    struct herd_http1 h; /* first, then out: conn_io_take clears after h */
     struct herd_buf out; /* own output: what the socket did not take */
     size_t out_off;
+    struct event ev_write;
 
     /* A file range queued after the output (static): sent with
        sendfile(2) once out is drained; file_fd -1 when none. */
@@ -132,22 +132,53 @@ struct herd_conn {
     void (*ref_release)(void *);
     void *ref_arg;
 
+    struct herd_buf pp; /* PROXY header bytes read so far */
+
+    uint64_t body_start_ms; /* when the current request's body began */
+    uint64_t req_start_us;  /* when the current request's first byte came */
+
+    struct conn_io *next_free; /* in the worker's pool */
+};
+
+/* A peer address: IPv4 or IPv6 (of a unix socket, the family only). */
+union conn_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+struct herd_conn {
+    struct herd_conn *next, *prev;
+    struct herd_worker *w;
+    int fd;
+    enum timer_kind timer_kind;
+    struct event ev_read;
+    struct event timer;
+    uint32_t timer_request; /* the request the deadline was armed for */
+    uint32_t nrequests;     /* answered, while io is given back */
+
+    struct conn_io *io; /* NULL while idle */
     struct conn_ws *ws; /* after a WebSocket handshake: no more HTTP */
 
     struct timeval idle_since; /* when it last became idle (draining) */
 
-    struct sockaddr_storage peer; /* PROXY header's source, or accept's */
+    union conn_addr peer; /* PROXY header's source, or accept's */
     socklen_t peerlen;
-    struct herd_buf pp; /* PROXY header bytes read so far */
-
-    uint64_t req_start_us; /* when the current request's first byte came */
 
     unsigned pp_pending : 1; /* the PROXY header has yet to arrive */
     unsigned lingering : 1;
     unsigned closed : 1;
+    unsigned sent : 1;      /* something was sent: Nagle could delay more */
+    unsigned nodelay : 1;   /* TCP_NODELAY is set */
+    unsigned in_accept : 1; /* herd_conn_accept frees it if closed */
 };
 
 static void conn_close(struct herd_conn *c);
+static void conn_nagle(struct herd_conn *c);
+static int conn_idle(const struct herd_conn *c);
+static void conn_set_peer(struct herd_conn *c, const struct sockaddr *sa,
+                          socklen_t len);
+static void on_read(evutil_socket_t fd, short what, void *arg);
 
 /* A WebSocket client: a channel subscriber that may publish. */
 struct conn_ws {
@@ -185,20 +216,22 @@ conn_now(const struct herd_conn *c)
 static void
 conn_file_close(struct herd_conn *c)
 {
-    if (c->file_fd >= 0)
-        close(c->file_fd);
-    c->file_fd = -1;
-    if (c->ref != NULL && c->ref_release != NULL)
-        c->ref_release(c->ref_arg);
-    c->ref = NULL;
-    c->ref_release = NULL;
+    if (c->io == NULL)
+        return;
+    if (c->io->file_fd >= 0)
+        close(c->io->file_fd);
+    c->io->file_fd = -1;
+    if (c->io->ref != NULL && c->io->ref_release != NULL)
+        c->io->ref_release(c->io->ref_arg);
+    c->io->ref = NULL;
+    c->io->ref_release = NULL;
 }
 
 /* Whether a file range or lent memory waits after the output. */
 static int
 conn_has_tail(const struct herd_conn *c)
 {
-    return c->file_fd >= 0 || c->ref != NULL;
+    return c->io->file_fd >= 0 || c->io->ref != NULL;
 }
 
 /* Send what is left of lent memory: as conn_sendfile. */
@@ -207,11 +240,12 @@ conn_send_ref(struct herd_conn *c)
 {
     ssize_t n;
 
-    while (c->ref_off < c->ref_len) {
-        n = send(c->fd, c->ref + c->ref_off, c->ref_len - c->ref_off,
-                 MSG_NOSIGNAL);
+    conn_nagle(c);
+    while (c->io->ref_off < c->io->ref_len) {
+        n = send(c->fd, c->io->ref + c->io->ref_off,
+                 c->io->ref_len - c->io->ref_off, MSG_NOSIGNAL);
         if (n > 0) {
-            c->ref_off += (size_t)n;
+            c->io->ref_off += (size_t)n;
             c->w->bytes_out += (uint64_t)n;
             continue;
         }
@@ -239,10 +273,11 @@ conn_sendfile(struct herd_conn *c)
     ssize_t n;
     off_t left;
 
-    while (c->file_off < c->file_end) {
-        left = c->file_end - c->file_off;
+    conn_nagle(c);
+    while (c->io->file_off < c->io->file_end) {
+        left = c->io->file_end - c->io->file_off;
         /* One call moves at most about 2 GiB anyway. */
-        n = sendfile(c->fd, c->file_fd, &c->file_off,
+        n = sendfile(c->fd, c->io->file_fd, &c->io->file_off,
                      left > (1 << 30) ? (size_t)1 << 30 : (size_t)left);
         if (n > 0) {
             c->w->bytes_out += (uint64_t)n;
@@ -276,9 +311,9 @@ conn_sendfile(struct herd_conn *c)
 static int
 conn_send_tail(struct herd_conn *c)
 {
-    if (c->file_fd >= 0)
+    if (c->io->file_fd >= 0)
         return conn_sendfile(c);
-    if (c->ref != NULL)
+    if (c->io->ref != NULL)
         return conn_send_ref(c);
     return HERD_OK;
 }
@@ -292,6 +327,7 @@ conn_flush(struct herd_conn *c)
 
     if (w->out.len == 0)
         return conn_send_tail(c);
+    conn_nagle(c);
     do {
         /* MSG_MORE: a file follows, let the head share its packets. */
         n = send(c->fd, w->out.data, w->out.len, MSG_NOSIGNAL | more);
@@ -308,9 +344,9 @@ conn_flush(struct herd_conn *c)
     }
     if (n < 0)
         n = 0;
-    c->out.len = 0;
-    c->out_off = 0;
-    if (herd_buf_append(&c->out, w->out.data + n, w->out.len - (size_t)n) !=
+    c->io->out.len = 0;
+    c->io->out_off = 0;
+    if (herd_buf_append(&c->io->out, w->out.data + n, w->out.len - (size_t)n) !=
         HERD_OK) {
         w->out.len = 0;
         return HERD_ERR;
@@ -363,11 +399,11 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
            worked out only when a log will show them. */
         herd_ident_resolve(&own, w->cfg, (const struct sockaddr *)&c->peer,
                            c->peerlen, h, &w->reqid, !logged);
-        if (herd_ident_add_header(&w->out, c->h.resp_start, own.id,
+        if (herd_ident_add_header(&w->out, c->io->h.resp_start, own.id,
                                   own.idlen) != HERD_OK)
             herd_log_error("cannot add X-Request-Id on fd %d", c->fd);
-        e.method = herd_http1_method(&c->h);
-        e.target = herd_http1_target(&c->h, &e.target_len);
+        e.method = herd_http1_method(&c->io->h);
+        e.target = herd_http1_target(&c->io->h, &e.target_len);
         if (h == NULL && e.target_len == 0)
             e.method = ""; /* refused before a request line was read */
     }
@@ -378,7 +414,7 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
     if (herd_log_enabled(HERD_LOG_DEBUG))
         herd_log_debug("%s %.*s %d client %s id %s", e.method,
                        (int)e.target_len, e.target, status, e.client, e.id);
-    e.duration_us = now - c->req_start_us;
+    e.duration_us = now - c->io->req_start_us;
     herd_worker_duration(w, e.duration_us);
     if (herd_access_on(&w->access)) {
         event_base_gettimeofday_cached(w->base, &e.when);
@@ -391,9 +427,10 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
         if (x != NULL)
             e.bytes = x->bytes;
         else
-            e.bytes =
-                w->out.len - c->h.resp_start +
-                (c->file_fd >= 0 ? (uint64_t)(c->file_end - c->file_off) : 0);
+            e.bytes = w->out.len - c->io->h.resp_start +
+                      (c->io->file_fd >= 0
+                           ? (uint64_t)(c->io->file_end - c->io->file_off)
+                           : 0);
         e.ua = id->ua;
         e.ua_len = id->ua_len;
         e.referer = id->referer;
@@ -401,7 +438,7 @@ conn_ident(struct herd_conn *c, const struct herd_http1 *h,
         e.slot = w->slot;
         herd_worker_access(w, &e);
     }
-    c->req_start_us = now; /* a pipelined request is already here */
+    c->io->req_start_us = now; /* a pipelined request is already here */
 }
 
 static void
@@ -431,9 +468,9 @@ hook_file(void *arg, int fd, off_t off, off_t len)
     struct herd_conn *c = arg;
 
     conn_file_close(c); /* never two: the engine waits for each */
-    c->file_fd = fd;
-    c->file_off = off;
-    c->file_end = off + len;
+    c->io->file_fd = fd;
+    c->io->file_off = off;
+    c->io->file_end = off + len;
     return HERD_OK;
 }
 
@@ -444,16 +481,17 @@ hook_ref(void *arg, const void *p, size_t len, void (*release)(void *),
     struct herd_conn *c = arg;
 
     conn_file_close(c); /* never two: the engine waits for each */
-    c->ref = p;
-    c->ref_off = 0;
-    c->ref_len = len;
-    c->ref_release = release;
-    c->ref_arg = rarg;
+    c->io->ref = p;
+    c->io->ref_off = 0;
+    c->io->ref_len = len;
+    c->io->ref_release = release;
+    c->io->ref_arg = rarg;
     return HERD_OK;
 }
 
 static int hook_push(void *arg, const char *data, size_t len);
 static void hook_abort(void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
 static size_t hook_pending(void *arg);
 
 static const struct herd_http1_hooks conn_hooks = {
@@ -469,6 +507,87 @@ static const struct herd_http1_hooks conn_hooks = {
     .abort = hook_abort,
     .pending = hook_pending,
 };
+
+/* ---- what busy connections hold ---- */
+
+/* Requests answered on c, whether or not it holds its io. */
+static uint32_t
+conn_nrequests(const struct herd_conn *c)
+{
+    return c->io != NULL ? c->io->h.nrequests : c->nrequests;
+}
+
+/* Give c what a busy connection needs. HERD_ERR when out of memory. */
+static int
+conn_io_take(struct herd_conn *c)
+{
+    struct herd_worker *w = c->w;
+    struct conn_io *io = w->free_io;
+
+    if (io != NULL) {
+        w->free_io = io->next_free;
+        w->nfree_io--;
+    } else {
+        io = malloc(sizeof(*io));
+        if (io == NULL)
+            return HERD_ERR;
+    }
+    /* h first: herd_http1_init clears it, the rest is cleared here. */
+    memset(&io->out, 0, sizeof(*io) - offsetof(struct conn_io, out));
+    herd_http1_init(&io->h, w, &conn_hooks, c);
+    io->h.nrequests = c->nrequests;
+    io->file_fd = -1;
+    event_assign(&io->ev_write, w->base, c->fd, EV_WRITE | EV_PERSIST, on_write,
+                 c);
+    c->io = io;
+    return HERD_OK;
+}
+
+/* Take io back from c (idle, or closing): it keeps no buffer. */
+static void
+conn_io_give_back(struct herd_conn *c)
+{
+    struct herd_worker *w = c->w;
+    struct conn_io *io = c->io;
+
+    if (io == NULL)
+        return;
+    c->nrequests = io->h.nrequests;
+    event_del(&io->ev_write);
+    conn_file_close(c);
+    herd_http1_free(&io->h);
+    herd_buf_free(&io->out);
+    herd_buf_free(&io->pp);
+    c->io = NULL;
+    if (w->nfree_io < IO_POOL_MAX) {
+        io->next_free = w->free_io;
+        w->free_io = io;
+        w->nfree_io++;
+    } else {
+        free(io);
+    }
+}
+
+/*
+ * Before a send: Nagle's algorithm delays a segment only while an earlier
+ * one is unacknowledged, so the first send on a connection goes at once
+ * as it is, and TCP_NODELAY is set only before a second one: a connection
+ * answered once and closed is spared the system call.
+ */
+static void
+conn_nagle(struct herd_conn *c)
+{
+    int on = 1;
+
+    if (c->nodelay)
+        return;
+    if (c->sent) {
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        c->nodelay = 1;
+        return;
+    }
+    c->sent = 1;
+}
 
 /* ---- timers ---- */
 
@@ -486,8 +605,8 @@ body_deadline(const struct herd_conn *c, struct timeval *tv)
     uint64_t now = herd_mono_ms(), idle, rate, wait;
 
     idle = now + cfg->limits.body_timeout_ms;
-    rate = c->body_start_ms + cfg->limits.body_timeout_ms +
-           herd_http1_body_bytes(&c->h) * 1000 / cfg->limits.body_min_rate;
+    rate = c->io->body_start_ms + cfg->limits.body_timeout_ms +
+           herd_http1_body_bytes(&c->io->h) * 1000 / cfg->limits.body_min_rate;
     wait = rate < idle ? rate : idle;
     wait = wait > now ? wait - now : 0;
     tv->tv_sec = (time_t)(wait / 1000);
@@ -501,7 +620,7 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
     const struct timeval *tv;
     struct timeval linger = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
     struct timeval body;
-    int fresh = kind != c->timer_kind || c->timer_request != c->h.nrequests;
+    int fresh = kind != c->timer_kind || c->timer_request != conn_nrequests(c);
 
     switch (kind) {
     case T_HEADER:
@@ -515,7 +634,7 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
             break;
         }
         if (fresh)
-            c->body_start_ms = herd_mono_ms();
+            c->io->body_start_ms = herd_mono_ms();
         body_deadline(c, &body);
         tv = &body;
         break;
@@ -534,7 +653,7 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
         return;
     }
     c->timer_kind = kind;
-    c->timer_request = c->h.nrequests;
+    c->timer_request = conn_nrequests(c);
     event_add(&c->timer, tv);
 }
 
@@ -544,7 +663,7 @@ conn_linger(struct herd_conn *c)
 {
     c->lingering = 1;
     shutdown(c->fd, SHUT_WR);
-    event_del(&c->ev_write);
+    event_del(&c->io->ev_write);
     event_add(&c->ev_read, NULL);
     conn_timer(c, T_LINGER);
 }
@@ -570,7 +689,7 @@ conn_drain_idle(struct herd_conn *c)
     }
     timersub(&grace, &idle, &grace);
     c->timer_kind = T_KEEPALIVE;
-    c->timer_request = c->h.nrequests;
+    c->timer_request = conn_nrequests(c);
     event_add(&c->timer, &grace);
 }
 
@@ -583,10 +702,10 @@ conn_drain_idle(struct herd_conn *c)
 static void
 conn_defer_wait(struct herd_conn *c)
 {
-    uint64_t ms = herd_http1_defer_wait_ms(&c->h);
+    uint64_t ms = herd_http1_defer_wait_ms(&c->io->h);
     struct timeval tv;
 
-    if (c->h.buf.len > DEFER_INPUT_MAX)
+    if (c->io->h.buf.len > DEFER_INPUT_MAX)
         event_del(&c->ev_read);
     else
         event_add(&c->ev_read, NULL);
@@ -597,8 +716,17 @@ conn_defer_wait(struct herd_conn *c)
     tv.tv_sec = (time_t)(ms / 1000);
     tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     c->timer_kind = T_DEFER;
-    c->timer_request = c->h.nrequests;
+    c->timer_request = conn_nrequests(c);
     event_add(&c->timer, &tv);
+}
+
+/* Read from the client, if not already: a connection answered by its
+   first read, right after accept, is not in the event loop yet. */
+static void
+conn_want_read(struct herd_conn *c)
+{
+    if (!event_pending(&c->ev_read, EV_READ, NULL))
+        event_add(&c->ev_read, NULL);
 }
 
 /* After input or a timeout was handled: decide what to wait for next. */
@@ -606,34 +734,39 @@ static void
 conn_settle(struct herd_conn *c, int flushed)
 {
     if (flushed == HERD_ERR) {
-        if (c->h.oom)
+        if (c->io->h.oom)
             herd_log_error("out of memory serving fd %d", c->fd);
         conn_close(c);
         return;
     }
     if (flushed == HERD_AGAIN) {
         event_del(&c->ev_read);
-        event_add(&c->ev_write, NULL);
+        event_add(&c->io->ev_write, NULL);
         conn_timer(c, T_WRITE);
         return;
     }
-    switch (herd_http1_state(&c->h)) {
+    switch (herd_http1_state(&c->io->h)) {
     case HERD_HTTP1_DEFERRED:
         conn_defer_wait(c);
         break;
     case HERD_HTTP1_CLOSING:
-        if (c->h.linger)
+        if (c->io->h.linger)
             conn_linger(c); /* unread request bytes: avoid a reset */
         else
             conn_close(c);
         break;
     case HERD_HTTP1_BODY:
+        conn_want_read(c);
         conn_timer(c, T_BODY);
         break;
     case HERD_HTTP1_HEAD:
+        conn_want_read(c);
         conn_timer(c, T_HEADER);
         break;
     default:
+        conn_want_read(c);
+        if (conn_idle(c))
+            conn_io_give_back(c);
         event_base_gettimeofday_cached(c->w->base, &c->idle_since);
         if (c->w->draining)
             conn_drain_idle(c);
@@ -654,7 +787,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     c->timer_kind = T_NONE;
     if (kind == T_DEFER) {
         /* The module did not start its answer in time: 504, pushed. */
-        herd_http1_defer_expired(&c->h);
+        herd_http1_defer_expired(&c->io->h);
+        return;
+    }
+    if (c->io == NULL) {
+        conn_close(c); /* idle, or not a byte since accept */
         return;
     }
     if (c->pp_pending) {
@@ -666,12 +803,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    if (c->out.len > c->out_off || conn_has_tail(c)) {
+    if (c->io->out.len > c->io->out_off || conn_has_tail(c)) {
         herd_log_debug("send timeout on fd %d", c->fd);
         conn_close(c);
         return;
     }
-    if (herd_http1_timeout(&c->h, conn_now(c))) {
+    if (herd_http1_timeout(&c->io->h, conn_now(c))) {
         /* A request was under way: say why before closing. */
         conn_settle(c, conn_flush(c));
         return;
@@ -684,9 +821,9 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 conn_run(struct herd_conn *c)
 {
-    int rc = herd_http1_run(&c->h, conn_now(c));
+    int rc = herd_http1_run(&c->io->h, conn_now(c));
 
-    if (c->ws != NULL && c->h.switched && rc != HERD_ERR) {
+    if (c->ws != NULL && c->io->h.switched && rc != HERD_ERR) {
         ws_start(c);
         return;
     }
@@ -706,7 +843,8 @@ conn_proxy_read(struct herd_conn *c)
     char err[HERD_ERR_LEN], *dst;
     int rc;
 
-    rc = herd_ident_proxy_read(c->fd, &c->pp, &hdr, &used, err, sizeof(err));
+    rc =
+        herd_ident_proxy_read(c->fd, &c->io->pp, &hdr, &used, err, sizeof(err));
     if (rc == HERD_AGAIN)
         return;
     if (rc != HERD_OK) {
@@ -716,29 +854,28 @@ conn_proxy_read(struct herd_conn *c)
     }
     c->pp_pending = 0;
     if (hdr.family != AF_UNSPEC) {
-        memcpy(&c->peer, &hdr.src, hdr.srclen);
-        c->peerlen = hdr.srclen;
+        conn_set_peer(c, (const struct sockaddr *)&hdr.src, hdr.srclen);
     }
-    if (used == c->pp.len) {
+    if (used == c->io->pp.len) {
         /* Nothing after the header yet: header_timeout, armed at accept,
            still runs, so a client cannot idle in between for free. */
-        herd_buf_free(&c->pp);
+        herd_buf_free(&c->io->pp);
         return;
     }
-    while (used < c->pp.len) {
-        dst = herd_http1_input_space(&c->h, &room);
+    while (used < c->io->pp.len) {
+        dst = herd_http1_input_space(&c->io->h, &room);
         if (dst == NULL) {
             herd_log_error("out of memory reading fd %d", c->fd);
             conn_close(c);
             return;
         }
-        n = c->pp.len - used < room ? c->pp.len - used : room;
-        memcpy(dst, c->pp.data + used, n);
-        herd_http1_input_done(&c->h, n);
+        n = c->io->pp.len - used < room ? c->io->pp.len - used : room;
+        memcpy(dst, c->io->pp.data + used, n);
+        herd_http1_input_done(&c->io->h, n);
         used += n;
     }
-    herd_buf_free(&c->pp);
-    c->req_start_us = herd_mono_us();
+    herd_buf_free(&c->io->pp);
+    c->io->req_start_us = herd_mono_us();
     conn_run(c);
 }
 
@@ -768,10 +905,15 @@ on_read(evutil_socket_t fd, short what, void *arg)
         ws_read(c);
         return;
     }
-    if (herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
-        !herd_http1_holds_input(&c->h))
-        c->req_start_us = herd_mono_us();
-    dst = herd_http1_input_space(&c->h, &room);
+    if (c->io == NULL && conn_io_take(c) != HERD_OK) {
+        herd_log_error("out of memory reading fd %d", c->fd);
+        conn_close(c);
+        return;
+    }
+    if (herd_http1_state(&c->io->h) == HERD_HTTP1_IDLE &&
+        !herd_http1_holds_input(&c->io->h))
+        c->io->req_start_us = herd_mono_us();
+    dst = herd_http1_input_space(&c->io->h, &room);
     if (dst == NULL) {
         herd_log_error("out of memory reading fd %d", c->fd);
         conn_close(c);
@@ -783,6 +925,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
     if (n < 0) {
         if (errno != EAGAIN)
             conn_close(c);
+        else if (conn_idle(c))
+            conn_io_give_back(c); /* nothing came after all */
         return;
     }
     if (n == 0) {
@@ -791,7 +935,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->w->bytes_in += (uint64_t)n;
-    herd_http1_input_done(&c->h, (size_t)n);
+    herd_http1_input_done(&c->io->h, (size_t)n);
     conn_run(c);
 }
 
@@ -803,9 +947,11 @@ on_write(evutil_socket_t fd, short what, void *arg)
     int rc;
 
     (void)what;
-    if (c->out_off < c->out.len) {
+    if (c->io->out_off < c->io->out.len) {
+        conn_nagle(c);
         do {
-            n = send(fd, c->out.data + c->out_off, c->out.len - c->out_off,
+            n = send(fd, c->io->out.data + c->io->out_off,
+                     c->io->out.len - c->io->out_off,
                      MSG_NOSIGNAL | (conn_has_tail(c) ? MSG_MORE : 0));
         } while (n < 0 && errno == EINTR);
         if (n < 0) {
@@ -813,14 +959,14 @@ on_write(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
             return;
         }
-        c->out_off += (size_t)n;
+        c->io->out_off += (size_t)n;
         c->w->bytes_out += (uint64_t)n;
-        if (c->out_off < c->out.len) {
+        if (c->io->out_off < c->io->out.len) {
             conn_timer(c, T_WRITE);
             return;
         }
-        herd_buf_free(&c->out);
-        c->out_off = 0;
+        herd_buf_free(&c->io->out);
+        c->io->out_off = 0;
     }
     if (conn_has_tail(c)) {
         rc = conn_send_tail(c);
@@ -834,12 +980,12 @@ on_write(evutil_socket_t fd, short what, void *arg)
         }
     }
     /* Drained: go on with buffered input. */
-    event_del(&c->ev_write);
+    event_del(&c->io->ev_write);
     if (c->ws != NULL && c->ws->started) {
         ws_settle(c);
         return;
     }
-    if (herd_http1_state(&c->h) == HERD_HTTP1_CLOSING) {
+    if (herd_http1_state(&c->io->h) == HERD_HTTP1_CLOSING) {
         conn_settle(c, HERD_OK);
         return;
     }
@@ -863,7 +1009,8 @@ hook_push(void *arg, const char *data, size_t len)
         return HERD_ERR;
     /* Nothing waits before it: straight to the socket, so that only what
        the client does not take counts as pending. */
-    if (len > 0 && c->out_off == c->out.len && !conn_has_tail(c)) {
+    if (len > 0 && c->io->out_off == c->io->out.len && !conn_has_tail(c)) {
+        conn_nagle(c);
         do {
             n = send(c->fd, data, len, MSG_NOSIGNAL);
         } while (n < 0 && errno == EINTR);
@@ -876,18 +1023,18 @@ hook_push(void *arg, const char *data, size_t len)
             return HERD_OK;
     }
     if (len > 0) {
-        if (c->out_off > 0 && c->out_off == c->out.len) {
-            c->out.len = 0;
-            c->out_off = 0;
+        if (c->io->out_off > 0 && c->io->out_off == c->io->out.len) {
+            c->io->out.len = 0;
+            c->io->out_off = 0;
         }
-        if (herd_buf_append(&c->out, data, len) != HERD_OK) {
+        if (herd_buf_append(&c->io->out, data, len) != HERD_OK) {
             herd_log_error("out of memory queueing a response on fd %d", c->fd);
             return HERD_ERR;
         }
     }
     /* Writable now, most likely: on_write runs on the next loop turn. */
-    event_add(&c->ev_write, NULL);
-    if (c->out.len - c->out_off > HERD_STREAM_MAX_PENDING)
+    event_add(&c->io->ev_write, NULL);
+    if (c->io->out.len - c->io->out_off > HERD_STREAM_MAX_PENDING)
         return HERD_AGAIN;
     return HERD_OK;
 }
@@ -897,7 +1044,7 @@ hook_pending(void *arg)
 {
     const struct herd_conn *c = arg;
 
-    return c->out.len - c->out_off;
+    return c->io->out.len - c->io->out_off;
 }
 
 static void
@@ -918,14 +1065,14 @@ ws_send(struct herd_conn *c, int opcode, const void *data, size_t len)
 
     if (c->ws->close_sent)
         return HERD_OK; /* nothing after a close */
-    if (c->out_off > 0 && c->out_off == c->out.len)
-        c->out.len = c->out_off = 0;
-    if (herd_buf_append(&c->out, head, n) != HERD_OK ||
-        herd_buf_append(&c->out, data, len) != HERD_OK)
+    if (c->io->out_off > 0 && c->io->out_off == c->io->out.len)
+        c->io->out.len = c->io->out_off = 0;
+    if (herd_buf_append(&c->io->out, head, n) != HERD_OK ||
+        herd_buf_append(&c->io->out, data, len) != HERD_OK)
         return HERD_ERR;
     if (opcode == HERD_WS_CLOSE)
         c->ws->close_sent = 1;
-    event_add(&c->ev_write, NULL);
+    event_add(&c->io->ev_write, NULL);
     return HERD_OK;
 }
 
@@ -998,16 +1145,17 @@ ws_message(void *target, uint64_t seq, const char *data, size_t len)
         if (ws_envelope(&env, seq, data, len) != HERD_OK ||
             ws_send(c, HERD_WS_TEXT, env.data, env.len) != HERD_OK)
             return HERD_AGAIN;
-        return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
-                                                                : HERD_OK;
+        return c->io->out.len - c->io->out_off > c->ws->cc->max_pending
+                   ? HERD_AGAIN
+                   : HERD_OK;
     }
     if (ws_send(c,
                 herd_utf8_valid((const uint8_t *)data, len) ? HERD_WS_TEXT
                                                             : HERD_WS_BINARY,
                 data, len) != HERD_OK)
         return HERD_AGAIN;
-    return c->out.len - c->out_off > c->ws->cc->max_pending ? HERD_AGAIN
-                                                            : HERD_OK;
+    return c->io->out.len - c->io->out_off > c->ws->cc->max_pending ? HERD_AGAIN
+                                                                    : HERD_OK;
 }
 
 /* ids: some messages after last_event_id are no longer kept. */
@@ -1099,8 +1247,8 @@ ws_free(struct herd_conn *c)
 static void
 ws_settle(struct herd_conn *c)
 {
-    if (c->out.len > c->out_off) {
-        event_add(&c->ev_write, NULL);
+    if (c->io->out.len > c->io->out_off) {
+        event_add(&c->io->ev_write, NULL);
         conn_timer(c, T_WRITE);
         return;
     }
@@ -1157,7 +1305,7 @@ ws_input(struct herd_conn *c, const uint8_t *data, size_t len)
             /* A client pinging faster than it reads gets no more pongs
                than max_pending holds (RFC 6455 5.5.3 allows answering
                the latest only). */
-            if (c->out.len - c->out_off > ws->cc->max_pending)
+            if (c->io->out.len - c->io->out_off > ws->cc->max_pending)
                 break;
             if (ws_send(c, HERD_WS_PONG, e.data, e.len) != HERD_OK) {
                 conn_close(c);
@@ -1199,11 +1347,11 @@ ws_start(struct herd_conn *c)
         event_add(&ws->ping, &tv);
     }
     /* Frames that came with the handshake. */
-    if (c->h.buf.len > 0 &&
-        ws_input(c, (const uint8_t *)c->h.buf.data, c->h.buf.len) != 0)
+    if (c->io->h.buf.len > 0 &&
+        ws_input(c, (const uint8_t *)c->io->h.buf.data, c->io->h.buf.len) != 0)
         return;
-    herd_buf_free(&c->h.buf);
-    c->h.len = c->h.parse_off = c->h.msg_start = 0;
+    herd_buf_free(&c->io->h.buf);
+    c->io->h.len = c->io->h.parse_off = c->io->h.msg_start = 0;
     ws_settle(c);
 }
 
@@ -1233,6 +1381,19 @@ ws_read(struct herd_conn *c)
 
 /* ---- life cycle ---- */
 
+/* Keep c's memory for the next connection, or free it. */
+static void
+conn_free(struct herd_worker *w, struct herd_conn *c)
+{
+    if (w->nfree < POOL_MAX) {
+        c->next = w->free_conns;
+        w->free_conns = c;
+        w->nfree++;
+    } else {
+        free(c);
+    }
+}
+
 static void
 conn_close(struct herd_conn *c)
 {
@@ -1242,7 +1403,8 @@ conn_close(struct herd_conn *c)
         return;
     c->closed = 1;
     event_del(&c->ev_read);
-    event_del(&c->ev_write);
+    if (c->io != NULL)
+        event_del(&c->io->ev_write);
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
@@ -1255,17 +1417,27 @@ conn_close(struct herd_conn *c)
         c->next->prev = c->prev;
     w->nconns--;
     ws_free(c);
-    herd_http1_free(&c->h);
-    herd_buf_free(&c->out);
-    herd_buf_free(&c->pp);
-    if (w->nfree < POOL_MAX) {
-        c->next = w->free_conns;
-        w->free_conns = c;
-        w->nfree++;
-    } else {
-        free(c);
-    }
+    conn_io_give_back(c);
+    if (!c->in_accept)
+        conn_free(w, c); /* else herd_conn_accept does, once back */
     herd_worker_conn_closed(w);
+}
+
+/* Keep the peer's address: IPv4 or IPv6 as is, of others the family. */
+static void
+conn_set_peer(struct herd_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+    c->peerlen = 0;
+    if (sa == NULL || len < (socklen_t)sizeof(sa_family_t))
+        return;
+    if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+        len <= (socklen_t)sizeof(c->peer)) {
+        memcpy(&c->peer, sa, len);
+        c->peerlen = len;
+    } else if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
+        c->peer.sa.sa_family = sa->sa_family;
+        c->peerlen = (socklen_t)sizeof(sa_family_t);
+    }
 }
 
 void
@@ -1273,7 +1445,6 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
                  const struct sockaddr *peer, socklen_t peerlen)
 {
     struct herd_conn *c;
-    int on = 1;
 
     if (w->free_conns != NULL) {
         c = w->free_conns;
@@ -1290,17 +1461,10 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     memset(c, 0, sizeof(*c));
     c->w = w;
     c->fd = fd;
-    c->file_fd = -1;
-    if (peer != NULL && peerlen <= sizeof(c->peer)) {
-        memcpy(&c->peer, peer, peerlen);
-        c->peerlen = peerlen;
-    }
+    conn_set_peer(c, peer, peerlen);
     c->pp_pending = a->proxy_protocol ? 1 : 0;
-    if (a->tcp)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    herd_http1_init(&c->h, w, &conn_hooks, c);
+    c->nodelay = a->tcp ? 0 : 1; /* nothing to set on a unix socket */
     event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, w->base, on_timer, c);
     c->next = w->conns;
     if (w->conns)
@@ -1308,6 +1472,27 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
     w->conns = c;
     w->nconns++;
     event_base_gettimeofday_cached(w->base, &c->idle_since);
+    if (c->pp_pending) {
+        if (conn_io_take(c) != HERD_OK) {
+            herd_log_error("out of memory accepting a connection");
+            conn_close(c);
+            return;
+        }
+    } else {
+        /* Clients send their request as soon as they are connected, so
+           it is often here already: read it now. Answered, the connection
+           costs no trip through epoll; closed by the answer, it was never
+           registered with epoll at all. */
+        c->in_accept = 1;
+        on_read(fd, EV_READ, c);
+        c->in_accept = 0;
+        if (c->closed) {
+            conn_free(w, c);
+            return;
+        }
+        if (c->io != NULL || conn_nrequests(c) > 0)
+            return; /* input came: its run set what to wait for */
+    }
     event_add(&c->ev_read, NULL);
     /* Until the first request arrives, the header deadline applies. */
     conn_timer(c, T_HEADER);
@@ -1316,9 +1501,12 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
 static int
 conn_idle(const struct herd_conn *c)
 {
-    return c->ws == NULL && herd_http1_state(&c->h) == HERD_HTTP1_IDLE &&
-           !herd_http1_holds_input(&c->h) && c->out.len == c->out_off &&
-           !conn_has_tail(c) && !c->lingering;
+    if (c->io == NULL)
+        return 1;
+    return c->ws == NULL && herd_http1_state(&c->io->h) == HERD_HTTP1_IDLE &&
+           !herd_http1_holds_input(&c->io->h) &&
+           c->io->out.len == c->io->out_off && !conn_has_tail(c) &&
+           !c->lingering;
 }
 
 void
@@ -1344,12 +1532,18 @@ void
 herd_conn_pool_free(struct herd_worker *w)
 {
     struct herd_conn *c;
+    struct conn_io *io;
 
     while ((c = w->free_conns) != NULL) {
         w->free_conns = c->next;
         free(c);
     }
     w->nfree = 0;
+    while ((io = w->free_io) != NULL) {
+        w->free_io = io->next_free;
+        free(io);
+    }
+    w->nfree_io = 0;
 }
 
 void

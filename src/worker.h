@@ -18,6 +18,7 @@
 struct event_base;
 struct event;
 struct herd_conn;
+struct conn_io;
 struct herd_scoreboard;
 struct herd_activity;
 
@@ -122,6 +123,9 @@ struct herd_worker {
     struct herd_conn *free_conns;
     uint32_t nconns;
     uint32_t nfree;
+    /* What connections hold only while busy (conn.c), kept for reuse. */
+    struct conn_io *free_io;
+    uint32_t nfree_io;
 
     /* Shared scratch: reads land here and responses are rendered here,
        so an idle connection holds no buffers of its own. */
