@@ -102,6 +102,7 @@ enum timer_kind {
     T_HEADER,
     T_BODY,
     T_KEEPALIVE,
+    T_DRAIN, /* an idle connection of a draining worker: its grace */
     T_WRITE,
     T_LINGER,
     T_DEFER, /* module.timeout of a deferred request */
@@ -118,7 +119,7 @@ struct conn_io {
     struct herd_http1 h; /* first, then out: conn_io_take clears after h */
     struct herd_buf out; /* own output: what the socket did not take */
     size_t out_off;
-    struct event ev_write;
+    struct event ev_write; /* set up on first use: most never wait */
 
     /* A file range queued after the output (static): sent with
        sendfile(2) once out is drained; file_fd -1 when none. */
@@ -136,6 +137,7 @@ struct conn_io {
 
     uint64_t body_start_ms; /* when the current request's body began */
     uint64_t req_start_us;  /* when the current request's first byte came */
+    unsigned writing : 1;   /* ev_write is set up */
 
     struct conn_io *next_free; /* in the worker's pool */
 };
@@ -160,7 +162,7 @@ struct herd_conn {
     struct conn_io *io; /* NULL while idle */
     struct conn_ws *ws; /* after a WebSocket handshake: no more HTTP */
 
-    struct timeval idle_since; /* when it last became idle (draining) */
+    uint64_t idle_since_ms; /* when it last became idle (or was accepted) */
 
     union conn_addr peer; /* PROXY header's source, or accept's */
     socklen_t peerlen;
@@ -492,6 +494,8 @@ hook_ref(void *arg, const void *p, size_t len, void (*release)(void *),
 static int hook_push(void *arg, const char *data, size_t len);
 static void hook_abort(void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
+static void conn_want_write(struct herd_conn *c);
+static void conn_write_stop(struct herd_conn *c);
 static size_t hook_pending(void *arg);
 
 static const struct herd_http1_hooks conn_hooks = {
@@ -537,10 +541,29 @@ conn_io_take(struct herd_conn *c)
     herd_http1_init(&io->h, w, &conn_hooks, c);
     io->h.nrequests = c->nrequests;
     io->file_fd = -1;
-    event_assign(&io->ev_write, w->base, c->fd, EV_WRITE | EV_PERSIST, on_write,
-                 c);
     c->io = io;
     return HERD_OK;
+}
+
+/* Wait until the client can take more output. */
+static void
+conn_want_write(struct herd_conn *c)
+{
+    struct conn_io *io = c->io;
+
+    if (!io->writing) {
+        event_assign(&io->ev_write, c->w->base, c->fd, EV_WRITE | EV_PERSIST,
+                     on_write, c);
+        io->writing = 1;
+    }
+    event_add(&io->ev_write, NULL);
+}
+
+static void
+conn_write_stop(struct herd_conn *c)
+{
+    if (c->io != NULL && c->io->writing)
+        event_del(&c->io->ev_write);
 }
 
 /* Take io back from c (idle, or closing): it keeps no buffer. */
@@ -553,7 +576,8 @@ conn_io_give_back(struct herd_conn *c)
     if (io == NULL)
         return;
     c->nrequests = io->h.nrequests;
-    event_del(&io->ev_write);
+    if (io->writing)
+        event_del(&io->ev_write);
     conn_file_close(c);
     herd_http1_free(&io->h);
     herd_buf_free(&io->out);
@@ -642,6 +666,11 @@ conn_timer(struct herd_conn *c, enum timer_kind kind)
         tv = w->tv_send;
         break;
     case T_KEEPALIVE:
+        /* Asked for after every request: while it is armed, only its
+           start moves (idle_since_ms, set by conn_settle) and on_timer
+           waits the rest, rather than the timer moving each time. */
+        if (c->timer_kind == T_KEEPALIVE)
+            return;
         tv = w->tv_keepalive;
         break;
     case T_LINGER:
@@ -663,7 +692,7 @@ conn_linger(struct herd_conn *c)
 {
     c->lingering = 1;
     shutdown(c->fd, SHUT_WR);
-    event_del(&c->io->ev_write);
+    conn_write_stop(c);
     event_add(&c->ev_read, NULL);
     conn_timer(c, T_LINGER);
 }
@@ -677,18 +706,17 @@ conn_linger(struct herd_conn *c)
 static void
 conn_drain_idle(struct herd_conn *c)
 {
-    struct timeval now, idle,
-        grace = {HERD_DRAIN_IDLE_GRACE_MS / 1000,
-                 (HERD_DRAIN_IDLE_GRACE_MS % 1000) * 1000};
+    uint64_t idle = herd_mono_ms() - c->idle_since_ms, left;
+    struct timeval grace;
 
-    event_base_gettimeofday_cached(c->w->base, &now);
-    timersub(&now, &c->idle_since, &idle);
-    if (!timercmp(&idle, &grace, <)) {
+    if (idle >= HERD_DRAIN_IDLE_GRACE_MS) {
         conn_close(c);
         return;
     }
-    timersub(&grace, &idle, &grace);
-    c->timer_kind = T_KEEPALIVE;
+    left = HERD_DRAIN_IDLE_GRACE_MS - idle;
+    grace.tv_sec = (time_t)(left / 1000);
+    grace.tv_usec = (suseconds_t)(left % 1000) * 1000;
+    c->timer_kind = T_DRAIN;
     c->timer_request = conn_nrequests(c);
     event_add(&c->timer, &grace);
 }
@@ -741,7 +769,7 @@ conn_settle(struct herd_conn *c, int flushed)
     }
     if (flushed == HERD_AGAIN) {
         event_del(&c->ev_read);
-        event_add(&c->io->ev_write, NULL);
+        conn_want_write(c);
         conn_timer(c, T_WRITE);
         return;
     }
@@ -767,7 +795,7 @@ conn_settle(struct herd_conn *c, int flushed)
         conn_want_read(c);
         if (conn_idle(c))
             conn_io_give_back(c);
-        event_base_gettimeofday_cached(c->w->base, &c->idle_since);
+        c->idle_since_ms = herd_mono_ms();
         if (c->w->draining)
             conn_drain_idle(c);
         else
@@ -784,6 +812,19 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (kind == T_KEEPALIVE) {
+        uint64_t idle = herd_mono_ms() - c->idle_since_ms,
+                 limit = c->w->cfg->limits.keepalive_timeout_ms;
+
+        if (idle < limit) {
+            /* Requests came since it was armed: wait the rest. */
+            struct timeval tv = {(time_t)((limit - idle) / 1000),
+                                 (suseconds_t)((limit - idle) % 1000) * 1000};
+
+            event_add(&c->timer, &tv);
+            return;
+        }
+    }
     c->timer_kind = T_NONE;
     if (kind == T_DEFER) {
         /* The module did not start its answer in time: 504, pushed. */
@@ -980,7 +1021,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
         }
     }
     /* Drained: go on with buffered input. */
-    event_del(&c->io->ev_write);
+    conn_write_stop(c);
     if (c->ws != NULL && c->ws->started) {
         ws_settle(c);
         return;
@@ -1033,7 +1074,7 @@ hook_push(void *arg, const char *data, size_t len)
         }
     }
     /* Writable now, most likely: on_write runs on the next loop turn. */
-    event_add(&c->io->ev_write, NULL);
+    conn_want_write(c);
     if (c->io->out.len - c->io->out_off > HERD_STREAM_MAX_PENDING)
         return HERD_AGAIN;
     return HERD_OK;
@@ -1072,7 +1113,7 @@ ws_send(struct herd_conn *c, int opcode, const void *data, size_t len)
         return HERD_ERR;
     if (opcode == HERD_WS_CLOSE)
         c->ws->close_sent = 1;
-    event_add(&c->io->ev_write, NULL);
+    conn_want_write(c);
     return HERD_OK;
 }
 
@@ -1248,7 +1289,7 @@ static void
 ws_settle(struct herd_conn *c)
 {
     if (c->io->out.len > c->io->out_off) {
-        event_add(&c->io->ev_write, NULL);
+        conn_want_write(c);
         conn_timer(c, T_WRITE);
         return;
     }
@@ -1403,8 +1444,7 @@ conn_close(struct herd_conn *c)
         return;
     c->closed = 1;
     event_del(&c->ev_read);
-    if (c->io != NULL)
-        event_del(&c->io->ev_write);
+    conn_write_stop(c);
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
@@ -1471,7 +1511,7 @@ herd_conn_accept(struct herd_worker *w, int fd, const struct herd_acceptor *a,
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    event_base_gettimeofday_cached(w->base, &c->idle_since);
+    c->idle_since_ms = herd_mono_ms();
     if (c->pp_pending) {
         if (conn_io_take(c) != HERD_OK) {
             herd_log_error("out of memory accepting a connection");

@@ -366,6 +366,37 @@ Test(limits, idle_keepalive_closed_after_timeout)
     close(fd);
 }
 
+/* The keep-alive wait starts again with each request (herd extends the
+   timer it armed after the first rather than moving it every time). */
+Test(keepalive, wait_restarts_with_each_request, .timeout = 30)
+{
+    struct hh_server s;
+    struct hh_response r;
+    int fd, i;
+
+    cr_assert_eq(hh_start(&s,
+                          "workers: 1\n"
+                          "limits: { keepalive_timeout: 1s }\n"
+                          "routes:\n"
+                          "  - { path: /, respond: { body: ok } }\n",
+                          1),
+                 0);
+    fd = hh_connect(&s);
+    cr_assert_geq(fd, 0);
+    for (i = 0; i < 3; i++) {
+        cr_assert_eq(hh_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0,
+                     "request %d", i);
+        cr_assert_eq(hh_read_response(fd, &r, 0), 0, "request %d", i);
+        cr_expect_eq(r.status, 200);
+        hh_response_free(&r);
+        /* 600 ms idle each time: 1.2 s and more since the first answer. */
+        cr_assert_not(hh_closed(fd, 600), "closed %d ms into a 1 s wait", 600);
+    }
+    cr_expect(hh_closed(fd, 3000), "not closed after keepalive_timeout");
+    close(fd);
+    cr_expect_eq(hh_stop(&s), 0);
+}
+
 Test(limits, keepalive_requests_closes_after_limit)
 {
     struct hh_response r;
