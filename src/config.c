@@ -1877,6 +1877,26 @@ check_static(struct loader *ld, const struct node *map, void *obj,
 
 static const char *const dotfiles_names[] = {"deny", "allow", NULL};
 
+/* static.cache: offsets are from struct herd_static_conf. */
+static const struct key_def static_cache_keys[] = {
+    {.name = "max_file",
+     .type = KEY_SIZE,
+     FIELD(struct herd_static_conf, cache.max_file),
+     .min = 0,
+     .max = GIB,
+     .def = 16 * KIB},
+    {.name = "size",
+     .type = KEY_SIZE,
+     FIELD(struct herd_static_conf, cache.size),
+     .min = 0,
+     .max = GIB,
+     .def = MIB},
+};
+
+static const struct table static_cache_table = {
+    static_cache_keys, HERD_ARRAY_LEN(static_cache_keys), NULL, 0, 0,
+};
+
 static const struct key_def static_keys[] = {
     {.name = "root",
      .type = KEY_STRING,
@@ -1898,6 +1918,10 @@ static const struct key_def static_keys[] = {
      FIELD(struct herd_static_conf, dotfiles),
      .names = dotfiles_names,
      .def = HERD_DOTFILES_DENY},
+    {.name = "cache",
+     .type = KEY_SECTION,
+     .offset = 0,
+     .sub = &static_cache_table},
 };
 
 static const struct table static_table = {

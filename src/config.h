@@ -83,6 +83,10 @@ struct herd_static_conf {
     char *cache_control; /* Cache-Control value; NULL: none (default) */
     int gzip_static;     /* serve "x.gz" to clients taking gzip; default 0 */
     int dotfiles;        /* enum herd_dotfiles; default deny */
+    struct {
+        uint64_t max_file; /* files up to this size are kept in memory */
+        uint64_t size;     /* per worker, in all; 0 turns the cache off */
+    } cache;
 };
 
 struct herd_redirect;

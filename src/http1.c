@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filecache.h"
 #include "log.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -613,6 +614,7 @@ answer_static(struct herd_http1 *h, const struct reply *r,
     const struct herd_static_conf *sc = &hd->conf->u.static_;
     const struct herd_param *wild = NULL;
     struct herd_static_file f = {.fd = -1};
+    const struct herd_filecache_entry *ce = NULL;
     struct herd_static_validators v;
     const char *inm, *ims, *range, *ir, *ae;
     size_t inm_len, ims_len, range_len, ir_len, ae_len;
@@ -628,6 +630,16 @@ answer_static(struct herd_http1 *h, const struct reply *r,
     ae = header_get(h, "accept-encoding", &ae_len);
     if (sc->gzip_static && herd_static_accepts_gzip(ae, ae_len))
         flags |= HERD_STATIC_GZIP;
+    /* A small file kept in memory (and still the same on disk) needs no
+       open; ".gz" answers are not kept. */
+    if (hd->cache != NULL && !(flags & HERD_STATIC_GZIP))
+        ce = herd_filecache_get(hd->cache, hd->rootfd, wild ? wild->value : "",
+                                wild ? wild->value_len : 0);
+    if (ce != NULL) {
+        f.st = ce->st;
+        f.content_type = ce->content_type;
+        goto found;
+    }
     switch (herd_static_open(hd->rootfd, wild ? wild->value : "",
                              wild ? wild->value_len : 0, sc->index, flags, &f,
                              err, sizeof(err))) {
@@ -650,12 +662,19 @@ answer_static(struct herd_http1 *h, const struct reply *r,
         return herd_error_response_write(r->out, 404, r->now, r->ch, NULL,
                                          r->head_only);
     }
-    if (h->hooks->file == NULL) {
+    if (hd->cache != NULL && !(flags & HERD_STATIC_GZIP) && f.path[0] != '\0')
+        ce = herd_filecache_put(hd->cache, wild ? wild->value : "",
+                                wild ? wild->value_len : 0, f.path, f.fd,
+                                &f.st, f.content_type, r->now);
+    if (ce != NULL) {
+        herd_static_close(&f); /* answered from memory */
+    } else if (h->hooks->file == NULL) {
         herd_static_close(&f);
         *status = 500;
         return herd_error_response_write(r->out, 500, r->now, r->ch, NULL,
                                          r->head_only);
     }
+found:
     herd_static_validators(&f.st, &v);
     length = f.st.st_size;
     inm = header_get(h, "if-none-match", &inm_len);
@@ -671,7 +690,10 @@ answer_static(struct herd_http1 *h, const struct reply *r,
         *status = 200;
     rc = file_head_write(r, sc, &f, &v, *status, start, length);
     if (rc == HERD_OK && (*status == 200 || *status == 206) && !r->head_only &&
-        length > 0) {
+        length > 0 && ce != NULL) {
+        rc = herd_buf_append(r->out, ce->data + start, (size_t)length);
+    } else if (rc == HERD_OK && (*status == 200 || *status == 206) &&
+               !r->head_only && length > 0) {
         rc = h->hooks->file(h->arg, f.fd, start, length);
         f.fd = -1; /* the hook's now */
         h->file_pending = 1;

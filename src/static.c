@@ -404,6 +404,7 @@ herd_static_open(int rootfd, const char *relpath, size_t len, const char *index,
     out->fd = -1;
     out->gzip = 0;
     out->content_type = NULL;
+    out->path[0] = '\0';
     res = normalise(relpath, len, flags, path, &plen, &dir_slash, err, errlen);
     if (res != HERD_STATIC_FOUND)
         return res;
@@ -440,6 +441,8 @@ herd_static_open(int rootfd, const char *relpath, size_t len, const char *index,
     out->fd = fd;
     out->st = st;
     out->content_type = herd_mime_type(path, plen);
+    if (plen < sizeof(out->path))
+        memcpy(out->path, path, plen + 1);
     if (flags & HERD_STATIC_GZIP)
         try_gzip(rootfd, path, plen, flags, out);
     return HERD_STATIC_FOUND;

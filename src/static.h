@@ -28,6 +28,7 @@ struct herd_static_file {
     struct stat st;           /* fstat of fd: size, mtime for validators */
     const char *content_type; /* static string, from the original's name */
     int gzip;                 /* 1 when fd is the ".gz" beside the file */
+    char path[256]; /* the original's path beneath the root; "" if longer */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "channel.h"
 #include "conn.h"
 #include "events.h"
+#include "filecache.h"
 #include "log.h"
 #include "metrics.h"
 #include "module.h"
@@ -94,6 +95,16 @@ herd_routes_build(struct herd_routes *routes, const struct herd_config *cfg,
                          errno, strerror(errno));
                 goto fail;
             }
+            if (rc->u.static_.cache.size > 0) {
+                h->cache = malloc(sizeof(*h->cache));
+                if (h->cache == NULL) {
+                    snprintf(err, errlen, "out of memory building routes");
+                    goto fail;
+                }
+                herd_filecache_init(h->cache,
+                                    (size_t)rc->u.static_.cache.max_file,
+                                    (size_t)rc->u.static_.cache.size);
+            }
         }
         if (herd_router_add(routes->router, rc->path, rc->methods, h, NULL, why,
                             sizeof(why)) != HERD_OK) {
@@ -119,6 +130,10 @@ herd_routes_free(struct herd_routes *routes)
         herd_fixed_response_free(&routes->handlers[i].fixed);
         if (routes->handlers[i].rootfd >= 0)
             close(routes->handlers[i].rootfd);
+        if (routes->handlers[i].cache != NULL) {
+            herd_filecache_free(routes->handlers[i].cache);
+            free(routes->handlers[i].cache);
+        }
         free(routes->handlers[i].running);
     }
     free(routes->handlers);

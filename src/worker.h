@@ -19,6 +19,7 @@ struct event_base;
 struct event;
 struct herd_conn;
 struct conn_io;
+struct herd_filecache;
 struct herd_scoreboard;
 struct herd_activity;
 
@@ -52,6 +53,7 @@ struct herd_handler {
     const struct herd_route_conf *conf;
     struct herd_fixed_response fixed; /* respond */
     int rootfd;                       /* static: the root, O_PATH; else -1 */
+    struct herd_filecache *cache;     /* static: small files; NULL if off */
     char *running; /* module: "ROUTE (FILE:SYMBOL)", for crash reports */
     /* module and events: a handler function on the request machinery
        (request.h), its module's configuration (NULL for herd's own) and
