@@ -9,11 +9,12 @@
 #include <sys/uio.h>
 
 /* struct herd_health holds 4 u32, then requests, status[], 5 more u64,
-   duration[] and its sum, and the two pub/sub counts. If a field is
-   added, the sizeof check fails until the codec follows. */
+   duration[] and its sum, the two pub/sub counts and the two static
+   cache counts. If a field is added, the sizeof check fails until the
+   codec follows. */
 #define HEALTH_U64S                                                            \
     (1 + HERD_ARRAY_LEN(((struct herd_health *)0)->status) + 5 +               \
-     HERD_DURATION_BUCKETS + 1 + 2)
+     HERD_DURATION_BUCKETS + 1 + 2 + 2)
 _Static_assert(sizeof(struct herd_health) == 4 * 4 + 8 * HEALTH_U64S,
                "struct herd_health changed: update the health codec");
 _Static_assert(HERD_HEALTH_WIRE_LEN == 4 * 4 + 8 * HEALTH_U64S,
@@ -178,6 +179,8 @@ herd_health_encode(const struct herd_health *h, char *buf)
     p = put_u64(p, h->duration_sum_us);
     p = put_u64(p, h->subscribers);
     p = put_u64(p, h->dropped);
+    p = put_u64(p, h->cache_hits);
+    p = put_u64(p, h->cache_misses);
     return (size_t)(p - buf);
 }
 
@@ -205,7 +208,9 @@ herd_health_decode(const char *buf, size_t len, struct herd_health *h)
         p = take_u64(p, &h->duration[i]);
     p = take_u64(p, &h->duration_sum_us);
     p = take_u64(p, &h->subscribers);
-    take_u64(p, &h->dropped);
+    p = take_u64(p, &h->dropped);
+    p = take_u64(p, &h->cache_hits);
+    take_u64(p, &h->cache_misses);
     return HERD_OK;
 }
 

@@ -77,12 +77,14 @@ struct herd_health {
     uint64_t uptime_ms;
     uint64_t duration[HERD_DURATION_BUCKETS]; /* requests per bucket */
     uint64_t duration_sum_us;
-    uint64_t subscribers; /* SSE and WebSocket clients now */
-    uint64_t dropped;     /* subscribers dropped for falling behind */
+    uint64_t subscribers;  /* SSE and WebSocket clients now */
+    uint64_t dropped;      /* subscribers dropped for falling behind */
+    uint64_t cache_hits;   /* static answers from the memory cache */
+    uint64_t cache_misses; /* static answers a cache had to open */
 };
 
 /* Encoded size of a struct herd_health payload. */
-#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * (12 + HERD_DURATION_BUCKETS + 3))
+#define HERD_HEALTH_WIRE_LEN (4 * 4 + 8 * (12 + HERD_DURATION_BUCKETS + 5))
 
 /*
  * Encode a frame of type with payload[0..len) into buf[0..cap). Returns

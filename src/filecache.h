@@ -60,9 +60,10 @@ void herd_filecache_free(struct herd_filecache *c);
  * NULL (a stale entry is dropped). The entry stays valid until the next
  * call on c.
  */
-const struct herd_filecache_entry *
-herd_filecache_get(struct herd_filecache *c, int rootfd, const char *key,
-                   size_t len);
+const struct herd_filecache_entry *herd_filecache_get(struct herd_filecache *c,
+                                                      int rootfd,
+                                                      const char *key,
+                                                      size_t len);
 
 /*
  * Keep the file open at fd (st its fstat, path its path beneath the

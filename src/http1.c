@@ -664,8 +664,8 @@ answer_static(struct herd_http1 *h, const struct reply *r,
     }
     if (hd->cache != NULL && !(flags & HERD_STATIC_GZIP) && f.path[0] != '\0')
         ce = herd_filecache_put(hd->cache, wild ? wild->value : "",
-                                wild ? wild->value_len : 0, f.path, f.fd,
-                                &f.st, f.content_type, r->now);
+                                wild ? wild->value_len : 0, f.path, f.fd, &f.st,
+                                f.content_type, r->now);
     if (ce != NULL) {
         herd_static_close(&f); /* answered from memory */
     } else if (h->hooks->file == NULL) {

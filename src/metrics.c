@@ -231,6 +231,13 @@ herd_metrics_prometheus(struct herd_buf *out,
         rc = single(out, "herd_sent_bytes_total", "counter",
                     "Bytes written to clients.", t->bytes_out);
     if (rc == HERD_OK)
+        rc = single(out, "herd_static_cache_hits_total", "counter",
+                    "Static answers from the memory cache.", t->cache_hits);
+    if (rc == HERD_OK)
+        rc = single(out, "herd_static_cache_misses_total", "counter",
+                    "Static requests on a cached route that opened the file.",
+                    t->cache_misses);
+    if (rc == HERD_OK)
         rc = single(out, "herd_active_connections", "gauge",
                     "Open client connections of the serving workers.", conns);
     if (rc == HERD_OK)

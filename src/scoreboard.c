@@ -223,6 +223,8 @@ herd_totals_add(struct herd_totals *t, const struct herd_health *h)
         t->duration[i] += h->duration[i];
     t->duration_sum_us += h->duration_sum_us;
     t->dropped += h->dropped;
+    t->cache_hits += h->cache_hits;
+    t->cache_misses += h->cache_misses;
 }
 
 /* ---- activity ---- */

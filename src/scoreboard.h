@@ -40,6 +40,7 @@ struct herd_totals {
     uint64_t duration[HERD_DURATION_BUCKETS];
     uint64_t duration_sum_us;
     uint64_t dropped; /* pub/sub subscribers dropped for falling behind */
+    uint64_t cache_hits, cache_misses; /* static memory cache */
 };
 
 /* Add the counters of h into t. */

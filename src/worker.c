@@ -274,6 +274,8 @@ rss_bytes(void)
 static void
 fill_health(const struct herd_worker *w, struct herd_health *h)
 {
+    size_t i;
+
     memset(h, 0, sizeof(*h));
     h->pid = (uint32_t)getpid();
     h->slot = (uint32_t)w->slot;
@@ -289,6 +291,11 @@ fill_health(const struct herd_worker *w, struct herd_health *h)
     memcpy(h->duration, w->duration, sizeof(h->duration));
     h->duration_sum_us = w->duration_sum_us;
     herd_events_stats(&h->subscribers, &h->dropped);
+    for (i = 0; i < w->routes.nhandlers; i++)
+        if (w->routes.handlers[i].cache != NULL) {
+            h->cache_hits += w->routes.handlers[i].cache->hits;
+            h->cache_misses += w->routes.handlers[i].cache->misses;
+        }
 }
 
 /* Send the route counts that changed since the last report (before a

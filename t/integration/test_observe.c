@@ -284,3 +284,83 @@ Test(observe, metrics_by_route_sum_over_workers_and_survive_exits)
     hh_response_free(&r);
     cr_expect_eq(route_reaches("/items/:id", "2xx", before + 1), before + 1);
 }
+
+/* ---- the static memory cache, seen through /metrics ---- */
+
+static double
+metric_of(struct hh_server *s, const char *name)
+{
+    struct hh_response r;
+    char err[256] = "";
+    double n;
+
+    cr_assert_eq(hh_request(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r),
+                 0);
+    cr_assert_eq(pc_check(r.body, r.body_len, err, sizeof(err)), 0, "%s\n%s",
+                 err, r.body);
+    n = pc_value(r.body, name);
+    hh_response_free(&r);
+    return n;
+}
+
+/* GET /f/x.txt and check the body is want. */
+static void
+expect_file(struct hh_server *s, const char *want)
+{
+    struct hh_response r;
+
+    cr_assert_eq(hh_request(s, "GET /f/x.txt HTTP/1.1\r\nHost: x\r\n\r\n", &r),
+                 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, strlen(want));
+    cr_expect(r.body_len == strlen(want) &&
+                  memcmp(r.body, want, r.body_len) == 0,
+              "body %.*s, want %s", (int)r.body_len, r.body, want);
+    hh_response_free(&r);
+}
+
+/* A file is answered from memory once its times have settled (2 s), and
+   an edit is seen at once: the hit and miss counts say which way each
+   answer went, summed over the worker's reports. */
+Test(cache, hits_counted_and_an_edit_seen_at_once, .timeout = 60)
+{
+    struct hh_server s;
+    char dir[] = "/tmp/herd-cache-XXXXXX", file[64], yaml[512];
+    double hits = 0, misses;
+    int waited;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/x.txt", dir);
+    cr_assert_eq(hh_write_file(file, "version one\n"), 0);
+    snprintf(yaml, sizeof(yaml),
+             "workers: 1\n"
+             "worker: { heartbeat: 100ms }\n"
+             "routes:\n"
+             "  - { path: /metrics, metrics: {} }\n"
+             "  - { path: /f/*, static: { root: %s } }\n",
+             dir);
+    cr_assert_eq(hh_start(&s, yaml, 1), 0);
+    /* Kept only once the file has been quiet for 2 s: ask until a hit
+       shows (the worker reports with each 100 ms heartbeat). */
+    for (waited = 0; waited < 10000 && hits < 1; waited += 100) {
+        expect_file(&s, "version one\n");
+        sleep_ms(100);
+        hits = metric_of(&s, "herd_static_cache_hits_total");
+    }
+    cr_assert_geq(hits, 1, "no answer from memory in 10 s");
+    misses = metric_of(&s, "herd_static_cache_misses_total");
+    cr_expect_geq(misses, 1, "the first answer opened the file");
+
+    /* Same length, new bytes: answered from the disk at once. */
+    cr_assert_eq(hh_write_file(file, "version two\n"), 0);
+    expect_file(&s, "version two\n");
+    for (waited = 0; waited < 5000; waited += 100) {
+        if (metric_of(&s, "herd_static_cache_misses_total") > misses)
+            break;
+        sleep_ms(100);
+    }
+    cr_expect_gt(metric_of(&s, "herd_static_cache_misses_total"), misses);
+    cr_expect_eq(hh_stop(&s), 0);
+    unlink(file);
+    rmdir(dir);
+}

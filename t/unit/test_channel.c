@@ -90,6 +90,8 @@ distinct_health(struct herd_health *h)
     h->duration_sum_us = 0x4142434445464748ULL;
     h->subscribers = 0x7172737475767778ULL;
     h->dropped = 0x8182838485868788ULL;
+    h->cache_hits = 0x9192939495969798ULL;
+    h->cache_misses = 0xa1a2a3a4a5a6a7a8ULL;
 }
 
 Test(channel, round_trip_every_type_without_payload)
@@ -247,7 +249,7 @@ Test(channel, type_zero)
 
 Test(health, wire_length)
 {
-    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 232);
+    cr_assert_eq(HERD_HEALTH_WIRE_LEN, 248);
 }
 
 Test(health, round_trip_every_field)
@@ -285,6 +287,10 @@ Test(health, layout_in_struct_order)
                  "subscribers");
     cr_assert_eq(memcmp(buf + 224, "\x88\x87\x86\x85\x84\x83\x82\x81", 8), 0,
                  "dropped");
+    cr_assert_eq(memcmp(buf + 232, "\x98\x97\x96\x95\x94\x93\x92\x91", 8), 0,
+                 "cache_hits");
+    cr_assert_eq(memcmp(buf + 240, "\xa8\xa7\xa6\xa5\xa4\xa3\xa2\xa1", 8), 0,
+                 "cache_misses");
 }
 
 Test(health, wrong_length_rejected)

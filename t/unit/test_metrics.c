@@ -29,6 +29,8 @@ setup(void)
     ss.totals.status[4] = 3;
     ss.totals.bytes_in = 500;
     ss.totals.bytes_out = 900;
+    ss.totals.cache_hits = 41;
+    ss.totals.cache_misses = 3;
     ss.totals.duration[0] = 6;
     ss.totals.duration[3] = 3;
     ss.totals.duration[HERD_DURATION_BUCKETS - 1] = 1;
@@ -143,6 +145,8 @@ Test(metrics, prometheus_is_valid_and_says_the_totals)
     cr_expect_eq(pc_value(s, "herd_request_duration_seconds_count"), 10);
     cr_expect_eq(pc_value(s, "herd_request_duration_seconds_sum"), 12.0005);
     cr_expect_eq(pc_value(s, "herd_sent_bytes_total"), 900);
+    cr_expect_eq(pc_value(s, "herd_static_cache_hits_total"), 41);
+    cr_expect_eq(pc_value(s, "herd_static_cache_misses_total"), 3);
     cr_expect_eq(pc_value(s, "herd_active_connections"), 6);
     cr_expect_eq(pc_value(s, "herd_workers{state=\"ready\"}"), 2);
     cr_expect_eq(pc_value(s, "herd_worker_restarts_total"), 4);
