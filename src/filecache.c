@@ -60,6 +60,33 @@ same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/*
+ * Whether every directory on path (all of it but the last name) is still
+ * a directory, not a symlink. herd_static_open refuses a symlink anywhere
+ * on the path, but fstatat follows those before the last name: a
+ * directory renamed and a symlink to it put in its place would still
+ * lead to the same file, unchanged. path is normalised ("a/b/c").
+ */
+static int
+dirs_plain(int rootfd, const char *path)
+{
+    char dir[HERD_FILECACHE_KEY_MAX + 1];
+    const char *slash;
+    struct stat st;
+    size_t n;
+
+    for (slash = strchr(path, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/')) {
+        n = (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+        if (fstatat(rootfd, dir, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISDIR(st.st_mode))
+            return 0;
+    }
+    return 1;
+}
+
 const struct herd_filecache_entry *
 herd_filecache_get(struct herd_filecache *c, int rootfd, const char *key,
                    size_t len)
@@ -77,9 +104,11 @@ herd_filecache_get(struct herd_filecache *c, int rootfd, const char *key,
         return NULL;
     }
     /* The path was checked to stay beneath the root when the file was
-       opened; a symlink or a directory swapped in since cannot lead to
-       the same inode with the same times. */
-    if (fstatat(rootfd, e->path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+       opened; a symlink or a directory swapped in for its last name
+       cannot lead to the same inode with the same times, and the
+       directories before it are checked one by one. */
+    if (!dirs_plain(rootfd, e->path) ||
+        fstatat(rootfd, e->path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !same_file(&e->st, &st)) {
         drop(c, i);
         c->misses++;

@@ -3,10 +3,12 @@
  *
  * A static route answers a small file from memory rather than with
  * open, fstat, sendfile and close: the head and the bytes go out in one
- * send. Every use checks the file first (one fstatat of its path beneath
- * the route's root): the entry is used only while the path still names
- * the same inode with the same size, modification and change times, so
- * an edited, replaced or removed file is never answered from memory.
+ * send. Every use checks the file first (an fstatat of its path beneath
+ * the route's root, and one of each directory on the way, none of which
+ * may have become a symlink): the entry is used only while the path
+ * still names the same inode with the same size, modification and change
+ * times, so an edited, replaced or removed file is never answered from
+ * memory.
  *
  * A file modified within the last HERD_FILECACHE_SETTLE_S seconds is not
  * kept: file times tick coarsely, so two writes within one tick could

@@ -1626,10 +1626,56 @@ Test(config_errors, static_route)
         "routes:\n  - { path: /s/*, static: { root: /, dotfiles: yes } }\n",
         "herd.yaml:2:48: routes[0].static.dotfiles: invalid value "
         "\"yes\" (expected one of: deny, allow)");
+    error_is("routes:\n  - { path: /s/*, static: { root: /, "
+             "cache: { size: 2g } } }\n",
+             "herd.yaml:2:53: routes[0].static.cache.size: 2g is out of range "
+             "(0..1g)");
+    error_is("routes:\n  - { path: /s/*, static: { root: /,\n"
+             "      cache: { max_file: -1 } } }\n",
+             "herd.yaml:3:26: routes[0].static.cache.max_file: invalid size "
+             "\"-1\": no sign allowed");
+    error_is("routes:\n  - { path: /s/*, static: { root: /,\n"
+             "      cache: { max_files: 4k } } }\n",
+             "herd.yaml:3:16: routes[0].static.cache: unknown key "
+             "\"max_files\" (did you mean \"max_file\"?)");
+    error_is("routes:\n  - { path: /s/*, static: { root: /,\n"
+             "      cache: { size: lots } } }\n",
+             "herd.yaml:3:22: routes[0].static.cache.size: invalid size "
+             "\"lots\": expected a number");
+    error_is("routes:\n  - { path: /s/*, static: { root: /, cache: 1m } }\n",
+             "herd.yaml:2:45: routes[0].static.cache: expected a mapping, got "
+             "\"1m\"");
     error_is("routes:\n  - { path: /s/*, methods: [POST],\n"
              "      static: { root: / } }\n",
              "herd.yaml:2:28: routes[0].methods: a static route serves GET "
              "and HEAD only");
+}
+
+Test(config, static_cache)
+{
+    struct herd_config *cfg =
+        load_ok("routes:\n"
+                "  - { path: /s/*, static: { root: /tmp } }\n"
+                "  - path: /t/*\n"
+                "    static:\n"
+                "      root: /tmp\n"
+                "      cache: { max_file: 4k, size: 0 }\n"
+                "  - { path: /u/*, static: { root: /, cache: { size: 1g } } }\n"
+                "  - { path: /v/*, static: { root: /, cache: {} } }\n");
+    const struct herd_static_conf *a = &cfg->routes[0].u.static_;
+    const struct herd_static_conf *b = &cfg->routes[1].u.static_;
+    const struct herd_static_conf *c = &cfg->routes[2].u.static_;
+    const struct herd_static_conf *d = &cfg->routes[3].u.static_;
+
+    cr_expect_eq(a->cache.max_file, 16384);
+    cr_expect_eq(a->cache.size, 1048576);
+    cr_expect_eq(b->cache.max_file, 4096);
+    cr_expect_eq(b->cache.size, 0);
+    cr_expect_eq(c->cache.max_file, 16384);
+    cr_expect_eq(c->cache.size, 1024ull * 1024 * 1024);
+    cr_expect_eq(d->cache.max_file, 16384);
+    cr_expect_eq(d->cache.size, 1048576);
+    herd_config_free(cfg);
 }
 
 Test(config, redirect_compiled_at_load)
