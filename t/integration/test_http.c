@@ -368,20 +368,31 @@ Test(limits, idle_keepalive_closed_after_timeout)
 
 /* The keep-alive wait starts again with each request (herd extends the
    timer it armed after the first rather than moving it every time). */
-Test(keepalive, wait_restarts_with_each_request, .timeout = 30)
+static struct hh_server own;
+
+/* A test's own server, stopped even when an assertion ended the test. */
+static void
+stop_own(void)
 {
-    struct hh_server s;
+    if (own.pid > 0)
+        hh_stop(&own);
+}
+
+Test(keepalive, wait_restarts_with_each_request, .timeout = 30,
+     .fini = stop_own)
+{
+    struct hh_server *s = &own;
     struct hh_response r;
     int fd, i;
 
-    cr_assert_eq(hh_start(&s,
+    cr_assert_eq(hh_start(s,
                           "workers: 1\n"
                           "limits: { keepalive_timeout: 1s }\n"
                           "routes:\n"
                           "  - { path: /, respond: { body: ok } }\n",
                           1),
                  0);
-    fd = hh_connect(&s);
+    fd = hh_connect(s);
     cr_assert_geq(fd, 0);
     for (i = 0; i < 3; i++) {
         cr_assert_eq(hh_send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0), 0,
@@ -394,7 +405,7 @@ Test(keepalive, wait_restarts_with_each_request, .timeout = 30)
     }
     cr_expect(hh_closed(fd, 3000), "not closed after keepalive_timeout");
     close(fd);
-    cr_expect_eq(hh_stop(&s), 0);
+    cr_expect_eq(hh_stop(s), 0);
 }
 
 Test(limits, keepalive_requests_closes_after_limit)

@@ -91,9 +91,18 @@ Test(untrusted, request_id_is_not_believed)
 
 /* Without the access log or debug lines, herd works out only the request
    id: a trusted peer's id must still be taken, an untrusted one's not. */
-Test(quiet, request_id_taken_from_trusted_peers_only)
+static struct hh_server q;
+
+/* Stopped even when an assertion ended the test. */
+static void
+stop_q(void)
 {
-    struct hh_server q;
+    if (q.pid > 0)
+        hh_stop(&q);
+}
+
+Test(quiet, request_id_taken_from_trusted_peers_only, .fini = stop_q)
+{
     struct hh_response r;
     char v[160];
 
