@@ -633,8 +633,7 @@ body_deadline(const struct herd_conn *c, struct timeval *tv)
            herd_http1_body_bytes(&c->io->h) * 1000 / cfg->limits.body_min_rate;
     wait = rate < idle ? rate : idle;
     wait = wait > now ? wait - now : 0;
-    tv->tv_sec = (time_t)(wait / 1000);
-    tv->tv_usec = (suseconds_t)(wait % 1000) * 1000;
+    *tv = herd_ms_tv(wait);
 }
 
 static void
@@ -714,8 +713,7 @@ conn_drain_idle(struct herd_conn *c)
         return;
     }
     left = HERD_DRAIN_IDLE_GRACE_MS - idle;
-    grace.tv_sec = (time_t)(left / 1000);
-    grace.tv_usec = (suseconds_t)(left % 1000) * 1000;
+    grace = herd_ms_tv(left);
     c->timer_kind = T_DRAIN;
     c->timer_request = conn_nrequests(c);
     event_add(&c->timer, &grace);
@@ -741,8 +739,7 @@ conn_defer_wait(struct herd_conn *c)
         conn_timer(c, T_NONE);
         return;
     }
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    tv = herd_ms_tv(ms);
     c->timer_kind = T_DEFER;
     c->timer_request = conn_nrequests(c);
     event_add(&c->timer, &tv);
@@ -818,8 +815,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
         if (idle < limit) {
             /* Requests came since it was armed: wait the rest. */
-            struct timeval tv = {(time_t)((limit - idle) / 1000),
-                                 (suseconds_t)((limit - idle) % 1000) * 1000};
+            struct timeval tv = herd_ms_tv(limit - idle);
 
             event_add(&c->timer, &tv);
             return;
@@ -1383,8 +1379,7 @@ ws_start(struct herd_conn *c)
     } else {
         event_assign(&ws->ping, c->w->base, -1, EV_PERSIST, on_ws_ping, c);
         ws->pinging = 1;
-        tv.tv_sec = (time_t)(ws->cc->keepalive_ms / 1000);
-        tv.tv_usec = (suseconds_t)(ws->cc->keepalive_ms % 1000) * 1000;
+        tv = herd_ms_tv(ws->cc->keepalive_ms);
         event_add(&ws->ping, &tv);
     }
     /* Frames that came with the handshake. */

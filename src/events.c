@@ -456,8 +456,7 @@ subscribe(struct herd_request *req, const struct herd_channel_conf *cc,
     c->req = req;
     c->cc = cc;
     event_assign(&c->keepalive, ev.w->base, -1, EV_PERSIST, on_keepalive, c);
-    tv.tv_sec = (time_t)(cc->keepalive_ms / 1000);
-    tv.tv_usec = (suseconds_t)(cc->keepalive_ms % 1000) * 1000;
+    tv = herd_ms_tv(cc->keepalive_ms);
     event_add(&c->keepalive, &tv);
     herd_request_on_cancel(req, on_sse_cancel, c);
     return HERD_DEFER;

@@ -137,13 +137,6 @@ static const int handled_signals[] = {SIGTERM, SIGINT,  SIGQUIT,
                                       SIGCHLD, SIGHUP,  SIGUSR1,
                                       SIGTTIN, SIGTTOU, SIGPIPE};
 
-static struct timeval
-ms_tv(uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    return tv;
-}
-
 /* ---- scoreboard ---- */
 
 /* The process that speaks for slot s: the current generation's worker,
@@ -617,7 +610,7 @@ ensure_slots(struct herd_master *m)
         }
         if (ss->respawn == NULL)
             continue;
-        tv = ms_tv(ss->backoff_ms);
+        tv = herd_ms_tv(ss->backoff_ms);
         if (ss->backoff_ms > 0)
             herd_log_warn("slot %d: respawning in %llu ms", s,
                           (unsigned long long)ss->backoff_ms);
@@ -630,7 +623,7 @@ on_respawn(evutil_socket_t fd, short what, void *arg)
 {
     struct slot_state *ss = arg;
     struct herd_master *m = ss->m;
-    struct timeval tv = ms_tv(FORK_RETRY_MS);
+    struct timeval tv = herd_ms_tv(FORK_RETRY_MS);
 
     (void)fd;
     (void)what;
@@ -818,7 +811,7 @@ start_reload(struct herd_master *m)
             return;
         }
     }
-    tv = ms_tv(cfg->worker.timeout_ms);
+    tv = herd_ms_tv(cfg->worker.timeout_ms);
     evtimer_add(m->reload_timer, &tv);
 }
 
@@ -1449,8 +1442,8 @@ herd_master_run(struct herd_config *cfg, const char *path)
     }
     m.reload_timer = evtimer_new(m.base, on_reload_timeout, &m);
     m.tick = event_new(m.base, -1, EV_PERSIST, on_tick, &m);
-    tv = ms_tv(cfg->worker.heartbeat_ms < 1000 ? cfg->worker.heartbeat_ms
-                                               : 1000);
+    tv = herd_ms_tv(cfg->worker.heartbeat_ms < 1000 ? cfg->worker.heartbeat_ms
+                                                    : 1000);
     if (m.reload_timer == NULL || m.tick == NULL || event_add(m.tick, &tv) != 0)
         goto done;
     herd_log_info("herd " PACKAGE_VERSION " starting %d worker(s)", m.nslots);

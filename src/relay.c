@@ -448,8 +448,7 @@ redis_retry_later(struct redis_link *k)
                     : k->backoff_ms * 2 > REDIS_RETRY_MAX_MS
                         ? REDIS_RETRY_MAX_MS
                         : k->backoff_ms * 2;
-    tv.tv_sec = (time_t)(k->backoff_ms / 1000);
-    tv.tv_usec = (suseconds_t)(k->backoff_ms % 1000) * 1000;
+    tv = herd_ms_tv(k->backoff_ms);
     evtimer_add(k->retry, &tv);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "common.h"
 
@@ -15,6 +16,9 @@ int herd_errf(char *err, size_t errlen, const char *fmt, ...) HERD_PRINTF(3, 4);
 /* CLOCK_MONOTONIC now, in milliseconds and in microseconds. */
 uint64_t herd_mono_ms(void);
 uint64_t herd_mono_us(void);
+
+/* ms milliseconds as a struct timeval (for libevent timeouts). */
+struct timeval herd_ms_tv(uint64_t ms);
 
 /* The value of the hex digit c (either case), or -1. */
 int herd_hexval(char c);

@@ -380,7 +380,7 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     struct herd_worker *w = arg;
     const struct herd_config *cfg = w->cfg;
-    struct timeval now, lag;
+    struct timeval now, lag, hb;
 
     (void)fd;
     (void)what;
@@ -393,14 +393,8 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
     } else {
         w->loop_lag_us = 0;
     }
-    w->heartbeat_due.tv_sec =
-        now.tv_sec + (time_t)(cfg->worker.heartbeat_ms / 1000);
-    w->heartbeat_due.tv_usec =
-        now.tv_usec + (suseconds_t)(cfg->worker.heartbeat_ms % 1000) * 1000;
-    if (w->heartbeat_due.tv_usec >= 1000000) {
-        w->heartbeat_due.tv_sec++;
-        w->heartbeat_due.tv_usec -= 1000000;
-    }
+    hb = herd_ms_tv(cfg->worker.heartbeat_ms);
+    timeradd(&now, &hb, &w->heartbeat_due);
     report(w, retiring(w) && !w->draining ? HERD_MSG_RETIRE : HERD_MSG_HEALTH);
 }
 
@@ -451,8 +445,7 @@ close_listeners(struct herd_worker *w)
 void
 herd_worker_drain(struct herd_worker *w, const char *why)
 {
-    const uint64_t ms = w->cfg->worker.shutdown_timeout_ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = herd_ms_tv(w->cfg->worker.shutdown_timeout_ms);
 
     if (w->draining)
         return;
@@ -584,7 +577,7 @@ add_signal(struct herd_worker *w, int sig)
 static const struct timeval *
 common_timeout(struct herd_worker *w, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = herd_ms_tv(ms);
 
     return event_base_init_common_timeout(w->base, &tv);
 }
@@ -671,8 +664,7 @@ worker_init(struct herd_worker *w, const struct herd_worker_args *a)
     if (w->tv_header == NULL || w->tv_body == NULL || w->tv_keepalive == NULL ||
         w->tv_send == NULL)
         return HERD_ERR;
-    hb.tv_sec = (time_t)(cfg->worker.heartbeat_ms / 1000);
-    hb.tv_usec = (suseconds_t)(cfg->worker.heartbeat_ms % 1000) * 1000;
+    hb = herd_ms_tv(cfg->worker.heartbeat_ms);
     event_base_gettimeofday_cached(w->base, &w->heartbeat_due);
     timeradd(&w->heartbeat_due, &hb, &w->heartbeat_due);
     if (event_add(w->heartbeat, &hb) != 0)
