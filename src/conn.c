@@ -1443,7 +1443,6 @@ conn_close(struct herd_conn *c)
     event_del(&c->timer);
     close(c->fd);
     c->fd = -1;
-    conn_file_close(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1452,7 +1451,7 @@ conn_close(struct herd_conn *c)
         c->next->prev = c->prev;
     w->nconns--;
     ws_free(c);
-    conn_io_give_back(c);
+    conn_io_give_back(c); /* closes a queued file, releases lent memory */
     if (!c->in_accept)
         conn_free(w, c); /* else herd_conn_accept does, once back */
     herd_worker_conn_closed(w);
